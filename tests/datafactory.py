@@ -1,0 +1,90 @@
+"""Small, valid datasets written to a temp folder, for tests of the checker, the split and training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from labels import load_taxonomy
+from training.dataset import LANGUAGES
+
+WORDS = {
+    "en": ["army", "border", "law", "peace", "ally", "volunteers", "drones", "mobilisation", "fake", "president"],
+    "ru": ["армия", "граница", "закон", "мир", "союзник", "добровольцы", "дроны", "мобилизация", "фейк", "президент"],
+    "kk": [
+        "армия",
+        "шекара",
+        "заң",
+        "бейбітшілік",
+        "одақтас",
+        "еріктілер",
+        "дрондар",
+        "жұмылдыру",
+        "жалған",
+        "президент",
+    ],
+    "uk": ["армія", "кордон", "закон", "мир", "союзник", "добровольці", "дрони", "мобілізація", "фейк", "президент"],
+}
+
+
+def sentence_rows(per_language: int = 24) -> list[dict[str, Any]]:
+    """Rows whose text encodes their labels, so a tiny model can learn them; every language, every label."""
+    labels = load_taxonomy().ids
+    rows = []
+    for lang in LANGUAGES:
+        for i in range(per_language):
+            label = labels[i % len(labels)] if i % 4 != 3 else None
+            words = WORDS[lang]
+            text = f"{words[i % len(words)]} {label or 'weather'} {i} {lang} {' '.join(words[: 1 + i % 5])}."
+            rows.append(
+                {
+                    "id": f"{lang}-{i:04d}",
+                    "text": text,
+                    "lang": lang,
+                    "labels": [label] if label else [],
+                    "group": f"{lang}-g{i:04d}",
+                    "register": "wire_news" if i % 2 else "social_post",
+                    "source": "test",
+                    "split": ("train", "train", "train", "dev", "test")[i % 5],
+                    **({"hard_negative": True} if label is None and i % 8 == 3 else {}),
+                }
+            )
+    return rows
+
+
+def article(lang: str, number: int, split: str = "dev") -> dict[str, Any]:
+    sentences = [
+        {"text": f"Article {number} sentence {k} in {lang} about the law.", "labels": ["reassurance"] if k == 1 else []}
+        for k in range(5)
+    ]
+    return {
+        "id": f"{lang}-a{number:02d}",
+        "lang": lang,
+        "register": "wire_news",
+        "split": split,
+        "source": "test",
+        "kind": "debunk",
+        "title": {"text": f"Headline {number} {lang}", "labels": []},
+        "paragraphs": [sentences[:2], sentences[2:]],
+        "labels": ["reassurance"],
+    }
+
+
+def write_dataset(
+    folder: Path, rows: list[dict[str, Any]] | None = None, articles: list[dict[str, Any]] | None = None
+) -> Path:
+    rows = sentence_rows() if rows is None else rows
+    articles = [article(lang, 1) for lang in LANGUAGES] if articles is None else articles
+    (folder / "sentences").mkdir(parents=True, exist_ok=True)
+    (folder / "articles").mkdir(parents=True, exist_ok=True)
+    for lang in LANGUAGES:
+        with open(folder / "sentences" / f"{lang}.jsonl", "w", encoding="utf-8") as handle:
+            for row in rows:
+                if row.get("lang") == lang or (lang == "en" and row.get("lang") not in LANGUAGES):
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with open(folder / "articles" / f"{lang}.jsonl", "w", encoding="utf-8") as handle:
+            for item in articles:
+                if item["lang"] == lang or (lang == "en" and item["lang"] not in LANGUAGES):
+                    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return folder
