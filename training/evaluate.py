@@ -1,0 +1,261 @@
+"""``narrascope eval``: sentence and article metrics, both baselines, plots and ``report.md`` in one run.
+
+Researchers compare models by per-label, per-language numbers; the report puts the model, the baselines and
+the targets side by side so a regression is visible without reading JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labels import load_taxonomy
+from model.classifier import NarrativeClassifier
+from model.documents import Document, ScoringOptions, score_documents
+from training.dataset import load_articles
+from training.finetune import load_splits, machine_description
+from training.metrics import multilabel_report, report_by_language
+from training.thresholds import GRID, apply_thresholds
+
+logger = logging.getLogger(__name__)
+
+TARGET_MACRO = 0.85
+TARGET_MACRO_PER_LANGUAGE = 0.80
+# What a moderator should see for the article kinds whose verdict is unambiguous.
+EXPECTED_RISK = {"claim_piece": ("high", "low"), "debunk": ("debunk",), "neutral": ("none",)}
+
+
+def evaluate_articles(classifier: NarrativeClassifier, data_dir: Path) -> dict[str, Any]:
+    """Article-level F1 (predicted label set vs gold set) and how well the splitter recovers gold spans."""
+    articles = [a for a in load_articles(data_dir) if a.split in ("dev", "test")]
+    if not articles:
+        return {}
+    documents = [Document(a.id, a.text, a.lang) for a in articles]
+    results = score_documents(classifier, documents, ScoringOptions(include_sentences=True))
+    labels = classifier.labels
+    gold = np.array([[label in a.labels for label in labels] for a in articles])
+    pred = np.array([[label in r.labels for label in labels] for r in results])
+    report = report_by_language(gold, pred, [a.lang for a in articles], labels)
+    matched = total = 0
+    for article, result in zip(articles, results, strict=True):
+        gold_spans = {(s.start, s.end) for s in article.sentences()}
+        found = {(s.start, s.end) for s in result.sentences or []}
+        matched += len(gold_spans & found)
+        total += len(gold_spans)
+    risk = {a.id: r.risk.to_dict() for a, r in zip(articles, results, strict=True)}
+    report["splitter_span_recall"] = matched / max(1, total)
+    report["risk_by_kind"] = {
+        kind: dict(Counter(risk[a.id]["level"] for a in articles if a.kind == kind))
+        for kind in sorted({a.kind for a in articles})
+    }
+    judged = [a for a in articles if a.kind in EXPECTED_RISK]
+    report["risk_accuracy"] = sum(risk[a.id]["level"] in EXPECTED_RISK[a.kind] for a in judged) / max(1, len(judged))
+    return report
+
+
+def _plots(
+    out: Path,
+    test_report: dict[str, Any],
+    dev_probs: np.ndarray,
+    dev_gold: np.ndarray,
+    labels: list[str],
+    train_gold: np.ndarray,
+) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from training.metrics import f1_score_1d
+
+    files = []
+    langs = list(test_report["per_language"])
+    fig, ax = plt.subplots(figsize=(12, 5))
+    width = 0.8 / max(1, len(langs))
+    for k, lang in enumerate(langs):
+        values = [test_report["per_language"][lang]["per_label_f1"][label] for label in labels]
+        ax.bar(np.arange(len(labels)) + k * width, values, width, label=lang)
+    ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2, labels, rotation=40, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("test F1")
+    ax.axhline(TARGET_MACRO_PER_LANGUAGE, color="grey", linestyle="--", linewidth=1)
+    ax.legend(ncol=len(langs))
+    ax.set_title("Per-label F1 by language (test sentences)")
+    fig.tight_layout()
+    fig.savefig(out / "f1_by_language.png", dpi=110)
+    plt.close(fig)
+    files.append("f1_by_language.png")
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for i, label in enumerate(labels):
+        ax.plot(GRID, [f1_score_1d(dev_gold[:, i], dev_probs[:, i] >= t) for t in GRID], label=label)
+    ax.set_xlabel("threshold")
+    ax.set_ylabel("dev F1")
+    ax.set_title("Threshold curves (dev)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "threshold_curves.png", dpi=110)
+    plt.close(fig)
+    files.append("threshold_curves.png")
+
+    co = train_gold.T.astype(int) @ train_gold.astype(int)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(np.log1p(co), cmap="viridis")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(co[i, j]), ha="center", va="center", fontsize=6, color="white")
+    fig.colorbar(image, ax=ax, label="log(1 + count)")
+    ax.set_title("Label co-occurrence (train)")
+    fig.tight_layout()
+    fig.savefig(out / "cooccurrence.png", dpi=110)
+    plt.close(fig)
+    files.append("cooccurrence.png")
+    return files
+
+
+def run_evaluation(
+    model_dir: Path, data_dir: Path, output: Path, baselines: bool = True, progress: bool = True
+) -> dict[str, Any]:
+    from training.baselines import embedding_baseline, tfidf_baseline
+    from training.encoder import resolve_base_model
+
+    output.mkdir(parents=True, exist_ok=True)
+    classifier = NarrativeClassifier.load(model_dir)
+    taxonomy = load_taxonomy()
+    if classifier.labels != taxonomy.ids:
+        logger.warning("model labels differ from labels/taxonomy.yaml; evaluating the model's own labels")
+    labels = classifier.labels
+    splits = load_splits(data_dir, taxonomy)
+    thresholds = classifier.thresholds
+    test = splits["test"]
+    test_probs = classifier.predict_proba(test.texts)
+    test_report = report_by_language(
+        test.targets > 0.5, apply_thresholds(test_probs, thresholds, labels), test.languages, labels
+    )
+    dev_probs = classifier.predict_proba(splits["dev"].texts)
+
+    systems = {"fine-tuned model": test_report["summary"]}
+    baseline_reports: dict[str, Any] = {}
+    if baselines:
+        meta = (
+            json.loads((model_dir / "narrascope.json").read_text(encoding="utf-8"))
+            if (model_dir / "narrascope.json").is_file()
+            else {}
+        )
+        base = (meta.get("training_args") or {}).get("base_model", "embedded")
+        for result in (
+            tfidf_baseline(splits, labels),
+            embedding_baseline(splits, labels, resolve_base_model(base), progress=progress),
+        ):
+            pred = apply_thresholds(result["test_probs"], result["thresholds"], labels)
+            report = report_by_language(test.targets > 0.5, pred, test.languages, labels)
+            baseline_reports[result["name"]] = report
+            systems[result["name"]] = report["summary"]
+    articles = evaluate_articles(classifier, data_dir)
+    plots = _plots(output, test_report, dev_probs, splits["dev"].targets > 0.5, labels, splits["train"].targets > 0.5)
+
+    per_lang = {lang: row["macro_f1"] for lang, row in test_report["per_language"].items()}
+    targets = {
+        "macro_f1_overall": (test_report["summary"]["macro_f1"], TARGET_MACRO),
+        **{f"macro_f1_{lang}": (value, TARGET_MACRO_PER_LANGUAGE) for lang, value in per_lang.items()},
+    }
+    beats = {
+        name: {
+            "micro": test_report["summary"]["micro_f1"] > summary["micro_f1"],
+            "macro": test_report["summary"]["macro_f1"] > summary["macro_f1"],
+        }
+        for name, summary in systems.items()
+        if name != "fine-tuned model"
+    }
+    result = {
+        "model": classifier.info.to_dict(),
+        "machine": machine_description(),
+        "test": test_report,
+        "baselines": baseline_reports,
+        "articles": articles,
+        "targets": {k: {"value": v, "target": t, "met": v >= t} for k, (v, t) in targets.items()},
+        "beats_baselines": beats,
+    }
+    (output / "eval.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    (output / "report.md").write_text(render_report(result, systems, labels, plots), encoding="utf-8")
+    return result
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+def render_report(
+    result: dict[str, Any], systems: dict[str, dict[str, Any]], labels: list[str], plots: list[str]
+) -> str:
+    test = result["test"]
+    lines = [
+        f"# Evaluation: {result['model']['name']} {result['model']['version']}",
+        "",
+        f"Model folder: `{result['model']['path']}` (mode: {result['model']['mode']}); machine: {result['machine']}.",
+        "",
+        "## Systems on the test sentences",
+        "| system | micro-F1 | macro-F1 | samples-F1 | exact match |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, s in systems.items():
+        lines.append(
+            f"| {name} | {s['micro_f1']:.3f} | {s['macro_f1']:.3f} | {s['samples_f1']:.3f} | {s['exact_match']:.3f} |"
+        )
+    lines += ["", "## Targets", "| target | value | required | met |", "|---|---:|---:|---|"]
+    for name, row in result["targets"].items():
+        lines.append(f"| {name} | {row['value']:.3f} | {row['target']:.2f} | {_yes(row['met'])} |")
+    for name, beat in result["beats_baselines"].items():
+        lines.append(f"\nBeats *{name}*: micro {_yes(beat['micro'])}, macro {_yes(beat['macro'])}.")
+    langs = list(test["per_language"])
+    lines += [
+        "",
+        "## Per label (test)",
+        "| label | P | R | F1 | support | " + " | ".join(f"F1 {x}" for x in langs) + " |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|" + "---:|" * len(langs))
+    for label in labels:
+        row = test["per_label"][label]
+        per = " | ".join(f"{test['per_language'][x]['per_label_f1'][label]:.3f}" for x in langs)
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} | {per} |"
+        )
+    lines += [
+        "",
+        "## Per language (test)",
+        "| language | n | micro-F1 | macro-F1 | samples-F1 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for lang, row in test["per_language"].items():
+        lines.append(
+            f"| {lang} | {row['n']} | {row['micro_f1']:.3f} | {row['macro_f1']:.3f} | {row['samples_f1']:.3f} |"
+        )
+    articles = result.get("articles") or {}
+    if articles:
+        s = articles["summary"]
+        lines += [
+            "",
+            "## Articles (dev + test, split by our splitter, aggregated)",
+            f"- {s['n']} articles: micro-F1 {s['micro_f1']:.3f}, macro-F1 {s['macro_f1']:.3f}, "
+            f"samples-F1 {s['samples_f1']:.3f}",
+            f"- Splitter recovers {articles['splitter_span_recall']:.1%} of gold sentence spans exactly.",
+            f"- Risk verdict as expected (claim pieces pushed, debunks rebutted, neutral none): "
+            f"{articles['risk_accuracy']:.1%}",
+            "- Risk level by article kind: "
+            + "; ".join(
+                f"{kind}: " + ", ".join(f"{level} x{n}" for level, n in sorted(levels.items()))
+                for kind, levels in articles["risk_by_kind"].items()
+            ),
+        ]
+    lines += ["", "## Plots", *[f"![{name}]({name})" for name in plots], ""]
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate_articles", "multilabel_report", "render_report", "run_evaluation"]

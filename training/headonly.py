@@ -1,0 +1,108 @@
+"""Head-only training: freeze the encoder, cache its [CLS] states once, fit the pooler and label heads.
+
+Researchers iterating on labels need minutes, not a full fine-tune. The encoder pass is done once per
+sentence; the heads then train on cached features in seconds. The result is the same model folder format as
+a full fine-tune (a standard sequence-classification head), so nothing downstream changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from labels import Taxonomy
+from training.args import TrainingArguments
+
+
+def encode_cls(model: Any, tokenizer: Any, texts: list[str], max_length: int, progress: bool) -> torch.Tensor:
+    """Last-layer [CLS] states of the frozen encoder, length-sorted batches for speed."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = torch.zeros((len(texts), model.config.hidden_size))
+    batch = 64
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(order), batch), desc="encoding", disable=not progress):
+            index = order[start : start + batch]
+            inputs = tokenizer(
+                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
+            hidden = model.base_model(**inputs).last_hidden_state[:, 0]
+            out[index] = hidden
+    return out
+
+
+def supports_head_only(model: Any) -> bool:
+    """Head-only training needs the BERT layout: a pooler over [CLS] and a linear classifier."""
+    return getattr(model.base_model, "pooler", None) is not None and isinstance(
+        getattr(model, "classifier", None), torch.nn.Linear
+    )
+
+
+def train_head(
+    model: Any,
+    tokenizer: Any,
+    splits: dict[str, Any],
+    args: TrainingArguments,
+    taxonomy: Taxonomy,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    from training.finetune import positive_weights
+
+    if not supports_head_only(model):
+        raise ValueError(
+            f"head-only mode needs a BERT-style model with a pooler and a linear classifier; "
+            f"{type(model).__name__} has none: use --mode full"
+        )
+    model.eval()
+    train, dev = splits["train"], splits["dev"]
+    features = encode_cls(model, tokenizer, train.texts, args.max_length, progress)
+    dev_features = encode_cls(model, tokenizer, dev.texts, args.max_length, progress)
+    targets = torch.from_numpy(train.targets)
+    pooler = model.base_model.pooler
+    classifier = model.classifier
+    parameters = list(pooler.parameters()) + list(classifier.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=args.head_learning_rate, weight_decay=args.weight_decay)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=positive_weights(train.targets, args.pos_weight_cap))
+    generator = torch.Generator().manual_seed(args.seed)
+    history: list[dict[str, Any]] = []
+    best_state: dict[str, torch.Tensor] | None = None
+    best_loss = float("inf")
+    bar = tqdm(range(args.head_epochs), desc="head", disable=not progress)
+    for epoch in bar:
+        pooler.train()
+        classifier.train()
+        perm = torch.randperm(len(features), generator=generator)
+        for start in range(0, len(perm), 128):
+            index = perm[start : start + 128]
+            logits = classifier(pooler.dense(features[index]).tanh())
+            loss = loss_fn(logits, targets[index])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        pooler.eval()
+        classifier.eval()
+        with torch.no_grad():
+            dev_logits = classifier(pooler.dense(dev_features).tanh())
+            dev_loss = float(
+                torch.nn.functional.binary_cross_entropy_with_logits(dev_logits, torch.from_numpy(dev.targets))
+            )
+        bar.set_postfix(loss=f"{loss.item():.4f}", dev_loss=f"{dev_loss:.4f}")
+        if dev_loss < best_loss:
+            best_loss = dev_loss
+            best_state = {
+                k: v.clone() for k, v in {**_prefixed(pooler, "pooler"), **_prefixed(classifier, "classifier")}.items()
+            }
+        if epoch % 25 == 0:
+            history.append({"epoch": epoch, "loss": float(loss.item()), "dev_loss": dev_loss})
+    if best_state is not None:
+        pooler.load_state_dict({k[len("pooler.") :]: v for k, v in best_state.items() if k.startswith("pooler.")})
+        classifier.load_state_dict(
+            {k[len("classifier.") :]: v for k, v in best_state.items() if k.startswith("classifier.")}
+        )
+    history.append({"best_dev_loss": best_loss})
+    return history
+
+
+def _prefixed(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}

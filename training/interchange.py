@@ -1,0 +1,122 @@
+"""Import from and export to the annotation tools researchers use (Label Studio, doccano).
+
+Relabeling happens in those tools; rows must come back without losing their group, register or split, so
+every dataset field rides along as task data (Label Studio) or as top-level metadata (doccano), and imports
+are validated with the same row rules as ``narrascope data check``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from labels import Taxonomy, load_taxonomy
+from training.datacheck import validate_rows
+from training.dataset import SENTENCE_FIELDS, iter_jsonl
+
+FORMATS = ("labelstudio", "doccano")
+FROM_NAME = "narratives"
+_META = [name for name in SENTENCE_FIELDS if name not in ("text", "labels")] + ["hard_negative"]
+
+
+class InterchangeError(ValueError):
+    """An input file does not follow the tool's format; the message names the task or line."""
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    out = {name: row[name] for name in SENTENCE_FIELDS if name in row}
+    if row.get("hard_negative"):
+        out["hard_negative"] = True
+    return out
+
+
+def labelstudio_config(taxonomy: Taxonomy | None = None) -> str:
+    """The labeling interface XML, so a project can be created that matches exported tasks."""
+    taxonomy = taxonomy or load_taxonomy()
+    choices = "\n".join(f'    <Choice value="{label.id}" hint="{label.name}"/>' for label in taxonomy.labels)
+    return (
+        '<View>\n  <Text name="text" value="$text"/>\n'
+        f'  <Choices name="{FROM_NAME}" toName="text" choice="multiple" showInLine="false">\n{choices}\n'
+        "  </Choices>\n</View>\n"
+    )
+
+
+def to_labelstudio(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    tasks = []
+    for row in rows:
+        data = {"text": row["text"], **{name: row[name] for name in _META if name in row}}
+        result = [
+            {"from_name": FROM_NAME, "to_name": "text", "type": "choices", "value": {"choices": list(row["labels"])}}
+        ]
+        tasks.append({"data": data, "annotations": [{"result": result}]})
+    return tasks
+
+
+def from_labelstudio(tasks: Any, source: str) -> list[dict[str, Any]]:
+    if not isinstance(tasks, list):
+        raise InterchangeError(f"{source}: Label Studio export must be a JSON list of tasks")
+    rows = []
+    for position, task in enumerate(tasks):
+        where = f"{source}: task {position} (id {task.get('id', '?') if isinstance(task, dict) else '?'})"
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise InterchangeError(f"{where}: task has no 'data' object")
+        annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+        if not annotations:
+            raise InterchangeError(f"{where}: no (non-cancelled) annotation")
+        latest = annotations[-1]
+        labels: list[str] = []
+        for item in latest.get("result") or []:
+            if item.get("type") == "choices" and item.get("from_name") == FROM_NAME:
+                labels += list(item.get("value", {}).get("choices") or [])
+        rows.append(_clean({**task["data"], "labels": labels}))
+    return rows
+
+
+def to_doccano(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"text": row["text"], "label": list(row["labels"]), **{n: row[n] for n in _META if n in row}} for row in rows
+    ]
+
+
+def from_doccano(lines: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    rows = []
+    for where, obj in lines:
+        if "text" not in obj or "label" not in obj:
+            raise InterchangeError(f"{where}: doccano rows need 'text' and 'label'")
+        rows.append(_clean({**obj, "labels": list(obj["label"])}))
+    return rows
+
+
+def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
+    """Read an export file of ``fmt`` into dataset rows and validate them (raises with every problem)."""
+    if fmt == "labelstudio":
+        try:
+            tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InterchangeError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        rows = from_labelstudio(tasks, str(path))
+    elif fmt == "doccano":
+        lines = []
+        for where, obj, error in iter_jsonl(Path(path)):
+            if error or obj is None:
+                raise InterchangeError(f"{where}: {error}")
+            lines.append((str(where), obj))
+        rows = from_doccano(lines)
+    else:
+        raise InterchangeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    problems = validate_rows(rows, str(path))
+    if problems:
+        raise InterchangeError("imported rows are invalid:\n" + "\n".join(problems))
+    return rows
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path, fmt: str) -> None:
+    if fmt == "labelstudio":
+        Path(path).write_text(json.dumps(to_labelstudio(rows), ensure_ascii=False, indent=1), encoding="utf-8")
+    elif fmt == "doccano":
+        with open(path, "w", encoding="utf-8") as handle:
+            for obj in to_doccano(rows):
+                handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    else:
+        raise InterchangeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -1,0 +1,98 @@
+"""Write a self-describing model folder.
+
+The folder follows Hugging Face conventions (``save_pretrained`` weights as safetensors, ``id2label``,
+``problem_type``) so ``transformers.pipeline`` can use it with no project code, and it carries what the
+project needs beside the weights: tuned thresholds and label kinds in ``config.json``, provenance and metrics
+in ``narrascope.json``, and a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+
+from labels import Taxonomy
+from model.classifier import CONFIG_KEY, METADATA_FILE
+from narrascope import __version__
+from training.modelcard import render_model_card
+
+
+def configure_labels(config: Any, taxonomy: Taxonomy) -> None:
+    """Labels travel with the model: set them on the config before the head is created or saved."""
+    config.id2label = dict(enumerate(taxonomy.ids))
+    config.label2id = {label: i for i, label in enumerate(taxonomy.ids)}
+    config.num_labels = len(taxonomy)
+    config.problem_type = "multi_label_classification"
+
+
+def save_model_folder(
+    output: Path,
+    model: Any,
+    tokenizer: Any,
+    taxonomy: Taxonomy,
+    thresholds: dict[str, float],
+    metadata: dict[str, Any],
+    max_length: int,
+    model_name: str = "narrascope-to-narratives",
+) -> Path:
+    """Write weights, tokenizer, config, ``narrascope.json`` and ``README.md`` atomically into ``output``.
+
+    A half-written folder must never be picked up by the service, so everything goes to a sibling staging
+    directory first and is renamed into place.
+    """
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.parent / f".{output.name}.staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    trained_at = metadata.get("trained_at") or datetime.now(UTC).isoformat(timespec="seconds")
+    version = metadata.get("model_version") or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    configure_labels(model.config, taxonomy)
+    setattr(
+        model.config,
+        CONFIG_KEY,
+        {
+            "thresholds": {label: round(float(thresholds[label]), 4) for label in taxonomy.ids},
+            "label_kinds": {label.id: label.kind for label in taxonomy.labels},
+            "model_name": model_name,
+            "model_version": version,
+            "base_model": metadata.get("base_model", "unknown"),
+            "max_length": max_length,
+            "taxonomy": f"{taxonomy.name} v{taxonomy.version}",
+        },
+    )
+    model.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    full = {
+        **metadata,
+        "model_name": model_name,
+        "model_version": version,
+        "trained_at": trained_at,
+        "thresholds": {label: round(float(thresholds[label]), 4) for label in taxonomy.ids},
+        "taxonomy": taxonomy.to_dict(),
+        "versions": {
+            "narrascope": __version__,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    (staging / METADATA_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
+    (staging / "README.md").write_text(render_model_card(full), encoding="utf-8")
+    if output.exists():
+        backup = output.parent / f".{output.name}.old"
+        if backup.exists():
+            shutil.rmtree(backup)
+        output.rename(backup)
+        staging.rename(output)
+        shutil.rmtree(backup)
+    else:
+        staging.rename(output)
+    return output

@@ -1,0 +1,104 @@
+"""Deterministic train/dev/test assignment, grouped and stratified.
+
+Paraphrases and translations of one idea share a ``group``; if they straddled splits the test score would
+measure memory, not generalisation. Within that constraint the split is stratified by language x label (and
+language x "no label") with a greedy iterative-stratification pass, ordered by a seeded hash so the same data
+always gives the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from training.dataset import (
+    SentenceRow,
+    iter_jsonl,
+    load_articles,
+    load_sentences,
+    normalize_text,
+    sentence_files,
+    write_jsonl,
+)
+
+DEFAULT_RATIOS = {"train": 0.70, "dev": 0.15, "test": 0.15}
+
+
+def _stable_hash(text: str, seed: int) -> int:
+    return int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:12], 16)
+
+
+def _keys(row: SentenceRow) -> list[str]:
+    return [f"{row.lang}:{label}" for label in row.labels] or [f"{row.lang}:<none>"]
+
+
+def assign_splits(
+    rows: list[SentenceRow],
+    ratios: dict[str, float] | None = None,
+    seed: int = 13,
+    pinned: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Return ``group -> split``. ``pinned`` forces groups (e.g. article sentences) into a split."""
+    ratios = ratios or DEFAULT_RATIOS
+    if abs(sum(ratios.values()) - 1.0) > 1e-6:
+        raise ValueError(f"split ratios must sum to 1, got {ratios}")
+    groups: dict[str, list[SentenceRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.group].append(row)
+    totals: Counter[str] = Counter(key for row in rows for key in _keys(row))
+    filled: dict[str, Counter[str]] = {split: Counter() for split in ratios}
+    sizes: Counter[str] = Counter()
+    assignment: dict[str, str] = {}
+
+    def add(group: str, split: str) -> None:
+        assignment[group] = split
+        for row in groups[group]:
+            filled[split].update(_keys(row))
+        sizes[split] += len(groups[group])
+
+    for group, split in (pinned or {}).items():
+        if group in groups:
+            add(group, split)
+
+    def rarity(group: str) -> tuple[int, int]:
+        keys = {key for row in groups[group] for key in _keys(row)}
+        return (min(totals[key] for key in keys), _stable_hash(group, seed))
+
+    n = len(rows)
+    for group in sorted((g for g in groups if g not in assignment), key=rarity):
+        keys = [key for row in groups[group] for key in _keys(row)]
+
+        def deficit(split: str, keys: list[str] = keys) -> tuple[float, float]:
+            need = sum((ratios[split] * totals[key] - filled[split][key]) / totals[key] for key in keys)
+            return need, ratios[split] * n - sizes[split]
+
+        add(group, max(ratios, key=deficit))
+    return assignment
+
+
+def resplit_dataset(data_dir: Path, seed: int = 13) -> dict[str, int]:
+    """Rewrite every sentence file with freshly assigned splits (field order and other fields kept).
+
+    Sentences that also occur in an article are pinned to that article's split, since articles are for
+    dev/test evaluation only.
+    """
+    rows = load_sentences(data_dir)
+    article_split = {
+        normalize_text(sentence.text): article.split
+        for article in load_articles(data_dir)
+        for sentence in article.sentences()
+    }
+    pinned = {
+        row.group: article_split[normalize_text(row.text)] for row in rows if normalize_text(row.text) in article_split
+    }
+    assignment = assign_splits(rows, seed=seed, pinned=pinned)
+    for path in sentence_files(data_dir):
+        objects = []
+        for _, obj, error in iter_jsonl(path):
+            if error or obj is None:
+                raise ValueError(f"{path}: {error}; fix it before splitting (narrascope data check)")
+            obj["split"] = assignment[str(obj["group"])]
+            objects.append(obj)
+        write_jsonl(path, objects)
+    return dict(Counter(assignment[row.group] for row in rows))
