@@ -1,0 +1,208 @@
+"""Load a trained model folder once and score sentences in length-sorted, token-bounded batches.
+
+Everything that defines "what the model predicts" (labels, kinds, thresholds) is read from the folder, never
+from code, so a served model always agrees with the run that trained it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CONFIG_KEY = "narrascope"
+METADATA_FILE = "narrascope.json"
+
+
+class ModelFolderError(ValueError):
+    """The folder is not a usable narrascope model; the message says which file or field is wrong."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a caller may want to show about the loaded model (service ``/v1/model``, batch output)."""
+
+    name: str
+    version: str
+    path: str
+    base_model: str
+    trained_at: str | None
+    mode: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "path": self.path,
+            "base_model": self.base_model,
+            "trained_at": self.trained_at,
+            "mode": self.mode,
+            "metrics": self.metrics,
+        }
+
+
+def _default_threads() -> int:
+    """One intra-op thread per core, divided among server workers so they do not oversubscribe."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    return max(1, cores // max(1, workers))
+
+
+class NarrativeClassifier:
+    """A sentence-level multi-label classifier read from a ``save_pretrained`` folder."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        labels: list[str],
+        kinds: dict[str, str],
+        thresholds: dict[str, float],
+        info: ModelInfo,
+        label_details: dict[str, dict[str, Any]] | None = None,
+        max_length: int = 128,
+        window_stride: int = 32,
+        device: str = "cpu",
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.kinds = kinds
+        self.thresholds = thresholds
+        self.info = info
+        self.label_details = label_details or {}
+        self.max_length = max_length
+        self.window_stride = window_stride
+        self.device = device
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None, num_threads: int | None = None) -> NarrativeClassifier:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        folder = Path(path)
+        if not (folder / "config.json").is_file():
+            raise ModelFolderError(f"{folder}: no config.json; not a model folder (train one with narrascope train)")
+        torch.set_num_threads(num_threads or _default_threads())
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        config = model.config
+        if getattr(config, "problem_type", None) != "multi_label_classification":
+            raise ModelFolderError(f"{folder}/config.json: problem_type must be multi_label_classification")
+        labels = [config.id2label[i] for i in range(config.num_labels)]
+        extra = getattr(config, CONFIG_KEY, None) or {}
+        kinds = dict(extra.get("label_kinds") or {})
+        thresholds = {label: float((extra.get("thresholds") or {}).get(label, 0.5)) for label in labels}
+        missing = [label for label in labels if label not in kinds]
+        if missing:
+            raise ModelFolderError(f"{folder}/config.json: {CONFIG_KEY}.label_kinds lacks {missing}")
+        meta: dict[str, Any] = {}
+        if (folder / METADATA_FILE).is_file():
+            meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        info = ModelInfo(
+            name=str(extra.get("model_name") or folder.name),
+            version=str(extra.get("model_version") or "0"),
+            path=str(folder.resolve()),
+            base_model=str(extra.get("base_model") or "unknown"),
+            trained_at=meta.get("trained_at"),
+            mode=meta.get("mode"),
+            metrics=meta.get("metrics") or {},
+        )
+        snapshot = {item["id"]: item for item in (meta.get("taxonomy") or {}).get("labels", [])}
+        return cls(
+            model,
+            tokenizer,
+            labels,
+            kinds,
+            thresholds,
+            info,
+            label_details=snapshot,
+            max_length=int(extra.get("max_length") or 128),
+            device=device,
+        )
+
+    def describe_labels(self) -> list[dict[str, Any]]:
+        """Labels as this model knows them (taxonomy snapshot saved at training time) with thresholds."""
+        return [
+            {
+                "id": label,
+                "kind": self.kinds[label],
+                "name": self.label_details.get(label, {}).get("name", label),
+                "description": self.label_details.get(label, {}).get("description", ""),
+                "threshold": self.thresholds[label],
+            }
+            for label in self.labels
+        ]
+
+    def threshold_vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+        merged = {**self.thresholds, **(overrides or {})}
+        return np.array([merged[label] for label in self.labels], dtype=np.float32)
+
+    def predict_proba(self, texts: Sequence[str], max_batch_tokens: int = 8192, max_batch_size: int = 64) -> np.ndarray:
+        """Probabilities ``(len(texts), n_labels)``.
+
+        Texts longer than ``max_length`` tokens are cut into overlapping windows and each label takes its
+        maximum over the windows, so nothing is silently truncated.
+        """
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        encoded = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.max_length,
+            stride=min(self.window_stride, self.max_length // 4),
+            return_overflowing_tokens=True,
+            padding=False,
+        )
+        windows: list[list[int]] = encoded["input_ids"]
+        owner: list[int] = list(encoded.get("overflow_to_sample_mapping", range(len(windows))))
+        logits = self._forward_windows(windows, max_batch_tokens, max_batch_size)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        np.maximum.at(out, np.asarray(owner), probs)
+        return out
+
+    def _forward_windows(self, windows: list[list[int]], max_batch_tokens: int, max_batch_size: int) -> np.ndarray:
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        logits = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        for batch in _token_bounded_batches(order, windows, max_batch_tokens, max_batch_size):
+            width = max(len(windows[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                seq = windows[index]
+                ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+                mask[row, : len(seq)] = 1
+            with torch.inference_mode():
+                output = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))
+            logits[batch] = output.logits.float().cpu().numpy()
+        return logits
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        """Token count as the model sees it; the service uses it to size coalesced batches."""
+        return sum(len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"])
+
+
+def _token_bounded_batches(
+    order: list[int], windows: list[list[int]], max_batch_tokens: int, max_batch_size: int
+) -> list[list[int]]:
+    """Consecutive length-sorted items while ``rows x longest`` stays within the token budget."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        width = len(windows[index])
+        if current and ((len(current) + 1) * width > max_batch_tokens or len(current) >= max_batch_size):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches

@@ -1,0 +1,157 @@
+"""Score whole documents: split into sentences, score every sentence of every document in one batched
+pass, then aggregate per document. The service and the batch jobs both call :func:`score_documents`, so
+the same model gives the same results on either path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from model.aggregate import Evidence, Risk, article_scores, assess_risk, evidence_for
+from model.classifier import NarrativeClassifier
+from model.language import detect_language
+from model.sentences import split_sentences
+
+
+class ScoringOptionsError(ValueError):
+    """Options name a label the model does not have, or a threshold outside [0, 1]."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Per-call choices; thresholds override the tuned ones saved with the model."""
+
+    thresholds: dict[str, float] | None = None
+    labels: list[str] | None = None
+    include_sentences: bool = True
+    evidence_per_label: int = 3
+    high_risk_at: float = 0.8
+    push_ratio: float = 1.5
+
+    def validate(self, known: Sequence[str]) -> None:
+        for label in list(self.thresholds or {}) + list(self.labels or []):
+            if label not in known:
+                raise ScoringOptionsError(f"unknown label {label!r}; the model has: {', '.join(known)}")
+        for label, value in (self.thresholds or {}).items():
+            if not 0.0 <= value <= 1.0:
+                raise ScoringOptionsError(f"threshold for {label!r} must be within [0, 1], got {value}")
+        if self.push_ratio < 0:
+            raise ScoringOptionsError(f"push_ratio must be >= 0, got {self.push_ratio}")
+
+
+@dataclass(frozen=True)
+class SentenceResult:
+    start: int
+    end: int
+    text: str
+    labels: list[str]
+    scores: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "labels": self.labels,
+            "scores": self.scores,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    id: str
+    language: str
+    labels: list[str]
+    scores: dict[str, float]
+    risk: Risk
+    evidence: dict[str, list[Evidence]]
+    sentences: list[SentenceResult] | None = None
+    n_sentences: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "language": self.language,
+            "labels": self.labels,
+            "scores": self.scores,
+            "risk": self.risk.to_dict(),
+            "evidence": {label: [e.to_dict() for e in items] for label, items in self.evidence.items()},
+            "n_sentences": self.n_sentences,
+        }
+        if self.sentences is not None:
+            out["sentences"] = [s.to_dict() for s in self.sentences]
+        return out
+
+
+def _rounded(labels: Sequence[str], row: np.ndarray) -> dict[str, float]:
+    return {label: round(float(row[i]), 4) for i, label in enumerate(labels)}
+
+
+def score_documents(
+    classifier: NarrativeClassifier,
+    documents: Sequence[Document],
+    options: ScoringOptions | None = None,
+    max_batch_tokens: int = 8192,
+) -> list[DocumentResult]:
+    """Results in input order. All sentences of all documents share batches (fewer, fuller forward passes)."""
+    options = options or ScoringOptions()
+    options.validate(classifier.labels)
+    spans_per_doc = [[(s.start, s.end, s.text) for s in split_sentences(doc.text)] for doc in documents]
+    flat = [span[2] for spans in spans_per_doc for span in spans]
+    probs = classifier.predict_proba(flat, max_batch_tokens=max_batch_tokens)
+    thresholds = classifier.threshold_vector(options.thresholds)
+    wanted = options.labels or classifier.labels
+    keep = [classifier.labels.index(label) for label in wanted]
+    labels = [classifier.labels[i] for i in keep]
+    kinds = {label: classifier.kinds[label] for label in labels}
+
+    results: list[DocumentResult] = []
+    cursor = 0
+    for doc, spans in zip(documents, spans_per_doc, strict=True):
+        doc_probs = probs[cursor : cursor + len(spans)][:, keep]
+        cursor += len(spans)
+        limits = thresholds[keep]
+        scores = article_scores(doc_probs)
+        predicted = [label for i, label in enumerate(labels) if scores[i] >= limits[i]]
+        sentence_labels = [
+            [label for i, label in enumerate(labels) if doc_probs[row, i] >= limits[i]] for row in range(len(spans))
+        ]
+        sentences = None
+        if options.include_sentences:
+            sentences = [
+                SentenceResult(start, end, text, sentence_labels[row], _rounded(labels, doc_probs[row]))
+                for row, (start, end, text) in enumerate(spans)
+            ]
+        evidence = {
+            label: evidence_for(
+                labels.index(label), spans, doc_probs, float(limits[labels.index(label)]), options.evidence_per_label
+            )
+            for label in predicted
+        }
+        results.append(
+            DocumentResult(
+                id=doc.id,
+                language=doc.lang or detect_language(doc.text),
+                labels=predicted,
+                scores=_rounded(labels, scores),
+                risk=assess_risk(
+                    labels, kinds, scores, set(predicted), sentence_labels, options.high_risk_at, options.push_ratio
+                ),
+                evidence=evidence,
+                sentences=sentences,
+                n_sentences=len(spans),
+            )
+        )
+    return results
