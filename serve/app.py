@@ -1,0 +1,115 @@
+"""The app factory. Importing this module loads nothing; :func:`create_app` wires, the lifespan loads.
+
+``uvicorn serve.app:create_app --factory`` builds an app from ``NARRASCOPE_*`` environment variables, which
+is how ``narrascope serve`` starts one or several workers; tests call ``create_app(settings)`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from model.classifier import NarrativeClassifier
+from narrascope import __version__
+from serve.auth import Authenticator, load_api_keys
+from serve.batcher import MicroBatcher
+from serve.deps import Service
+from serve.errors import install_error_handlers
+from serve.feedback_store import FeedbackStore
+from serve.logs import configure_logging
+from serve.metrics import ServiceMetrics
+from serve.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from serve.registry import Loader, ModelRegistry
+from serve.routes import admin, feedback, health, labels, page, score
+from serve.routes import metrics as metrics_routes
+from serve.routes import model as model_routes
+from serve.scoring import Scorer
+from serve.settings import Settings
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """Scores news texts for disinformation narratives about Kazakhstan's Territorial Defense law,
+their rebuttals and framing. Labels, kinds and thresholds come from the loaded model folder."""
+
+
+def _loader(settings: Settings) -> Loader:
+    def load(path: Path) -> NarrativeClassifier:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # progress bars would break the one-JSON-object-per-line logs
+        return NarrativeClassifier.load(path, device=settings.device, num_threads=settings.num_threads)
+
+    return load
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model once, start the batch worker and open the store; drain and close on shutdown."""
+    settings: Settings = app.state.settings
+    metrics: ServiceMetrics = app.state.metrics
+    registry = ModelRegistry(_loader(settings))
+    registry.on_swap.append(lambda classifier: metrics.set_model(classifier.info))
+    await registry.load_initial(settings.model_dir)
+    batcher = MicroBatcher(
+        lambda: registry.current,
+        max_batch_tokens=settings.max_batch_tokens,
+        forward_batch_tokens=settings.forward_tokens_for(registry.current.device),
+        max_wait_ms=settings.max_wait_ms,
+        max_batch_requests=settings.max_batch_requests,
+        max_queue_requests=settings.max_queue_requests,
+        metrics=metrics,
+    )
+    store = FeedbackStore(settings.resolved_feedback_url)
+    await batcher.start()
+    service = Service(
+        settings=settings,
+        metrics=metrics,
+        authenticator=app.state.authenticator,
+        registry=registry,
+        batcher=batcher,
+        scorer=Scorer(registry, batcher, metrics),
+        store=store,
+    )
+    app.state.service = service
+    logger.info(
+        "service ready",
+        extra={"auth": app.state.authenticator.enabled, "host": settings.host, "max_wait_ms": settings.max_wait_ms},
+    )
+    try:
+        yield
+    finally:
+        service.draining = True
+        await batcher.stop()
+        store.close()
+        logger.info("service stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; refuses unsafe settings (open service on a reachable address) before anything runs."""
+    settings = settings or Settings()
+    settings.check_bind_safety()
+    if settings.log_json:
+        configure_logging(settings.log_level)
+    app = FastAPI(
+        title="narrascope",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
+    app.state.authenticator = Authenticator(load_api_keys(settings))
+    install_error_handlers(app)
+    for module in (score, labels, model_routes, feedback, admin, health, metrics_routes, page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Added last = outermost: every response, errors included, gets a request id and a latency sample.
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

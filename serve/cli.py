@@ -1,0 +1,139 @@
+"""``narrascope serve`` and ``narrascope feedback export``: thin wrappers over importable functions.
+
+Settings come from ``NARRASCOPE_*`` variables; flags override them. Uvicorn is started with the app factory
+(``serve.app:create_app``) so that several workers and auto-reload work; flags reach the worker processes
+through the same environment variables the settings read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from serve.settings import ENV_PREFIX, Settings
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve`` and ``feedback`` to the ``narrascope`` command."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the scoring API and the moderator page",
+        description="Serve /v1/score, /v1/feedback, the moderator page and /metrics. "
+        f"Every setting can also come from {ENV_PREFIX}* environment variables.",
+    )
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--model", type=Path, help="model folder (default: the one narrascope train writes)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes, each with its own model")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.add_argument(
+        "--force", action="store_true", help="allow a non-loopback bind without API keys (unauthenticated)"
+    )
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    serve.set_defaults(handler=run_serve)
+
+    feedback = subparsers.add_parser("feedback", help="work with moderators' corrections")
+    actions = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        help="write accepted feedback as dataset rows (JSONL), checked by the data check",
+        description="Rows use register=moderator_feedback, source=feedback, split=train.",
+    )
+    export.add_argument("output", type=Path, help="JSONL file to write")
+    export.add_argument("--db", help="SQLAlchemy URL of the store (default: the service's)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    export.add_argument(
+        "--skip-invalid", action="store_true", help="leave out rows the data check rejects instead of failing"
+    )
+    export.set_defaults(handler=run_feedback_export)
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """Environment settings with the flags applied; checks the model folder and the bind safety."""
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.model is not None:
+        overrides["model_dir"] = args.model
+    if args.force:
+        overrides["allow_unauthenticated"] = True
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    overrides["log_json"] = True
+    settings = Settings(**overrides)
+    if not settings.model_dir.exists():
+        if args.model is None and not os.environ.get(f"{ENV_PREFIX}MODEL_DIR"):
+            raise FileNotFoundError(
+                f"no model at {settings.model_dir}; run `narrascope train` first, or pass --model DIR"
+            )
+        raise FileNotFoundError(f"model folder {settings.model_dir} does not exist")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    settings.check_bind_safety()
+    return settings
+
+
+def _export_to_env(settings: Settings, workers: int) -> None:
+    """Hand the effective settings to worker processes, which build their app from the environment."""
+    env = {
+        "MODEL_DIR": str(settings.model_dir.resolve()),
+        "HOST": settings.host,
+        "PORT": str(settings.port),
+        "ALLOW_UNAUTHENTICATED": "1" if settings.allow_unauthenticated else "0",
+        "LOG_JSON": "1",
+        "LOG_LEVEL": settings.log_level,
+    }
+    for key, value in env.items():
+        os.environ[ENV_PREFIX + key] = value
+    os.environ["WEB_CONCURRENCY"] = str(workers)  # the classifier divides cores among workers
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from serve.logs import configure_logging
+
+    settings = serve_settings(args)
+    configure_logging(settings.log_level)
+    _export_to_env(settings, args.workers)
+    logger.info(
+        "starting",
+        extra={"host": settings.host, "port": settings.port, "workers": args.workers, "model": str(settings.model_dir)},
+    )
+    uvicorn.run(
+        "serve.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers if not args.reload else None,
+        reload=args.reload,
+        log_config=None,
+        access_log=False,  # the app logs one structured line per request itself
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def run_feedback_export(args: argparse.Namespace) -> int:
+    from serve.export import export_feedback
+    from serve.feedback_store import FeedbackStore
+
+    url = args.db or Settings().resolved_feedback_url
+    store = FeedbackStore(url, create=False)
+    try:
+        report = export_feedback(store, args.output, force=args.force, skip_invalid=args.skip_invalid)
+    finally:
+        store.close()
+    for reason in report.skipped:
+        logger.info("left out: %s", reason)
+    for problem in report.problems:
+        logger.warning("dropped: %s", problem)
+    logger.info("wrote %d feedback rows to %s", report.written, report.path)
+    return 0

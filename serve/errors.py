@@ -1,0 +1,78 @@
+"""Map domain exceptions to JSON errors that name what was wrong, never how the server failed.
+
+Validation errors keep FastAPI's ``{"detail": [{"type", "loc", "msg"}]}`` shape, with each message
+prefixed by a readable path such as ``documents[3].text`` so a client sending 50 documents knows which one
+to fix. Submitted input is not echoed back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from model.documents import ScoringOptionsError
+from serve.batcher import BatcherClosedError, OverloadedError
+from serve.registry import ModelNotReadyError
+
+
+def readable_location(loc: Sequence[Any]) -> str:
+    """``("body", "documents", 3, "text")`` -> ``documents[3].text``."""
+    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _describe(error: dict[str, Any]) -> dict[str, Any]:
+    loc = tuple(error.get("loc") or ())
+    if error.get("type") == "json_invalid":
+        position = loc[1] if len(loc) > 1 else "?"
+        reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+        message = f"body: invalid JSON at position {position} ({reason})"
+        return {"type": "json_invalid", "loc": list(loc), "msg": message}
+    message = str(error.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return {"type": error.get("type", "value_error"), "loc": list(loc), "msg": f"{readable_location(loc)}: {message}"}
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": [_describe(dict(e)) for e in exc.errors()]})
+
+
+async def options_error(_request: Request, exc: Exception) -> JSONResponse:
+    detail = [{"type": "value_error", "loc": ["body", "options"], "msg": f"options: {exc}"}]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def not_ready(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": "no model is loaded yet"}, headers={"Retry-After": "5"})
+
+
+async def overloaded(request: Request, _exc: Exception) -> JSONResponse:
+    request.app.state.metrics.rejected.labels(reason="overloaded").inc()
+    return JSONResponse(
+        status_code=503, content={"detail": "the service is overloaded; retry shortly"}, headers={"Retry-After": "1"}
+    )
+
+
+async def shutting_down(_request: Request, _exc: Exception) -> JSONResponse:
+    detail = {"detail": "the service is shutting down"}
+    return JSONResponse(status_code=503, content=detail, headers={"Retry-After": "5"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ScoringOptionsError, options_error)
+    app.add_exception_handler(ModelNotReadyError, not_ready)
+    app.add_exception_handler(OverloadedError, overloaded)
+    app.add_exception_handler(BatcherClosedError, shutting_down)

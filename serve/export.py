@@ -1,0 +1,144 @@
+"""Turn stored feedback into dataset rows that researchers can add to ``data/`` and retrain on.
+
+Rows follow the sentence-row contract of the dataset (``id, text, lang, labels, group, register, source,
+split``) and are checked by the same row rules as the dataset itself before anything is written. The
+dataset is sentence-level, so document feedback is exported only when the document is a single sentence: a
+document's labels do not say which of its sentences carries them. When a text was corrected more than once
+the latest correction wins. A correction to "no label" of a text the model had labelled is what the dataset
+calls a hard negative, and is marked as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.language import detect_language
+from model.sentences import split_sentences
+from serve.feedback_store import FeedbackStore, StoredFeedback
+
+REGISTER = "moderator_feedback"
+SOURCE = "feedback"
+SPLIT = "train"
+
+Validator = Callable[[list[dict[str, Any]], str], list[str]]
+
+
+class ExportValidationError(ValueError):
+    """Rows broke the dataset's row rules; nothing was written. The message lists every problem."""
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    written: int = 0
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _dedupe_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _row(item: StoredFeedback, text: str) -> dict[str, Any]:
+    record = item.record
+    if record.document_id:
+        digest = hashlib.sha1(record.document_id.encode("utf-8")).hexdigest()[:10]
+        group = f"feedback-doc-{digest}"
+    else:
+        group = f"feedback-{item.id}"
+    row: dict[str, Any] = {
+        "id": f"feedback-{item.id}",
+        "text": text,
+        "lang": record.lang or detect_language(text),
+        "labels": list(record.labels),
+        "group": group,
+        "register": REGISTER,
+        "source": SOURCE,
+        "split": SPLIT,
+    }
+    if not record.labels and record.predicted:
+        row["hard_negative"] = True
+    if record.note:
+        row["note"] = record.note
+    return row
+
+
+def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Dataset rows (latest correction per text wins) and a reason for each item left out."""
+    latest: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    for item in items:
+        text = item.record.text.strip()
+        if item.record.kind == "document":
+            spans = split_sentences(text)
+            if len(spans) != 1:
+                skipped.append(f"feedback {item.id}: document with {len(spans)} sentences (rows are sentences)")
+                continue
+            text = spans[0].text
+        key = _dedupe_key(text)
+        if key in latest:
+            skipped.append(f"{latest[key]['id']}: superseded by the later correction feedback-{item.id}")
+        latest[key] = _row(item, text)
+    rows = sorted(latest.values(), key=lambda row: int(row["id"].rsplit("-", 1)[1]))
+    return rows, skipped
+
+
+def _default_validator() -> Validator:
+    from training.datacheck import validate_rows  # imported lazily: serving does not need training code
+
+    return validate_rows
+
+
+def _bad_lines(problems: list[str], source: str) -> set[int]:
+    pattern = re.compile(rf"^{re.escape(source)}:(\d+):")
+    return {int(m.group(1)) for m in (pattern.match(p) for p in problems) if m}
+
+
+def export_feedback(
+    store: FeedbackStore,
+    output: Path,
+    *,
+    force: bool = False,
+    skip_invalid: bool = False,
+    validator: Validator | None = None,
+) -> ExportReport:
+    """Write accepted feedback to ``output`` as JSONL rows that pass the data check.
+
+    Refuses to overwrite without ``force``. With problems, writes nothing and raises, unless
+    ``skip_invalid`` drops the offending rows (they are reported in ``ExportReport.problems``).
+    """
+    output = Path(output)
+    if output.exists() and not force:
+        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    validate = validator or _default_validator()
+    rows, skipped = feedback_rows(store.iter_all())
+    source = str(output)
+    problems = validate(rows, source)
+    report = ExportReport(output, skipped=skipped, problems=list(problems))
+    if problems and not skip_invalid:
+        listing = "\n  ".join(problems)
+        raise ExportValidationError(f"{len(problems)} problem(s), nothing written:\n  {listing}")
+    while problems:  # dropping a row renumbers the rest, so check again until clean
+        bad = _bad_lines(problems, source)
+        if not bad:
+            raise ExportValidationError(f"cannot locate the rows behind: {problems}")
+        rows = [row for number, row in enumerate(rows, 1) if number not in bad]
+        problems = validate(rows, source)
+        report.problems.extend(problems)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent, delete=False, suffix=".tmp") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(fh.name, output)
+    report.written = len(rows)
+    return report

@@ -1,0 +1,32 @@
+"""``GET /v1/labels``: the taxonomy as the loaded model knows it (never a list kept in the service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from serve.auth import require_scope
+from serve.deps import get_registry
+from serve.registry import ModelRegistry
+from serve.schemas import LabelsResponse
+
+router = APIRouter(prefix="/v1", tags=["model"])
+
+
+@router.get("/labels", response_model=LabelsResponse, dependencies=[Depends(require_scope(None))])
+async def list_labels(registry: Annotated[ModelRegistry, Depends(get_registry)]) -> LabelsResponse:
+    """Label ids with their kind (claim, counter, framing), name, description and tuned threshold."""
+    classifier = registry.current
+    info = classifier.info
+    return LabelsResponse.model_validate(
+        {
+            "model": {
+                "name": info.name,
+                "version": info.version,
+                "base_model": info.base_model,
+                "trained_at": info.trained_at,
+            },
+            "labels": classifier.describe_labels(),
+        }
+    )

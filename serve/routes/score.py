@@ -1,0 +1,50 @@
+"""``POST /v1/score``: validate, hand the documents to the batching scorer, return results in input order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from serve.auth import require_scope
+from serve.deps import get_scorer
+from serve.schemas import ScoreRequest, ScoreResponse, check_limits
+from serve.scoring import Scorer
+from serve.settings import Settings, get_settings
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    response_model_exclude_unset=True,  # omit ``sentences`` when the caller turned them off
+    dependencies=[Depends(require_scope("score"))],
+    summary="Score documents for narratives",
+    responses={
+        413: {"description": "request body too large"},
+        400: {"description": "body is not UTF-8"},
+        503: {"description": "overloaded or no model loaded"},
+    },
+)
+async def score(
+    body: ScoreRequest,
+    settings: Annotated[Settings, Depends(get_settings)],
+    scorer: Annotated[Scorer, Depends(get_scorer)],
+) -> ScoreResponse:
+    """Each result has the detected language, labels over threshold, every label's score, the risk (claims
+    pushed vs rebutted) and, unless ``options.include_sentences`` is false, the scored sentences."""
+    check_limits(body, settings)
+    outcome = await scorer.score(body.to_domain(), body.options.to_domain())
+    info = outcome.classifier.info
+    return ScoreResponse.model_validate(
+        {
+            "model": {
+                "name": info.name,
+                "version": info.version,
+                "base_model": info.base_model,
+                "trained_at": info.trained_at,
+            },
+            "results": [result.to_dict() for result in outcome.results],
+        }
+    )

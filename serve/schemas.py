@@ -1,0 +1,248 @@
+"""Request and response models of the HTTP API.
+
+Every input is bounded here (list lengths, string lengths, number ranges), so the OpenAPI schema documents
+the limits and oversized input is refused before it reaches the model. The ceilings below are absolute;
+the running service can only tighten them through its settings (see :func:`check_limits`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from model.documents import Document, ScoringOptions
+from serve.settings import MAX_DOCUMENT_CHARS_CEILING, MAX_DOCUMENTS_CEILING, Settings
+
+LabelId = Annotated[str, Field(min_length=1, max_length=64)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+LangCode = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+
+
+def _checked_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text is empty or whitespace-only")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates sent as JSON escapes
+        raise ValueError(f"text has an invalid character at position {exc.start}") from None
+    return value
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, so a typo (``thresold``) fails loudly instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentIn(Strict):
+    id: str | None = Field(default=None, min_length=1, max_length=256, description="defaults to the position")
+    text: str = Field(max_length=MAX_DOCUMENT_CHARS_CEILING, description="a sentence or a whole article")
+    lang: LangCode | None = Field(default=None, description="language code; detected from the script if omitted")
+
+    _text = field_validator("text")(_checked_text)
+
+
+class OptionsIn(Strict):
+    thresholds: dict[LabelId, Probability] | None = Field(
+        default=None, max_length=64, description="per-label thresholds overriding the tuned ones for this request"
+    )
+    labels: list[LabelId] | None = Field(default=None, min_length=1, max_length=64, description="only these labels")
+    include_sentences: bool = Field(default=True, description="return per-sentence spans, labels and scores")
+    evidence_per_label: int = Field(default=3, ge=0, le=25)
+    high_risk_at: Probability = Field(default=0.8, description="pushed-claim score from which the risk is high")
+
+    @field_validator("labels")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("labels repeat an id")
+        return value
+
+    def to_domain(self) -> ScoringOptions:
+        return ScoringOptions(
+            thresholds=self.thresholds,
+            labels=self.labels,
+            include_sentences=self.include_sentences,
+            evidence_per_label=self.evidence_per_label,
+            high_risk_at=self.high_risk_at,
+        )
+
+
+class ScoreRequest(Strict):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS_CEILING)
+    options: OptionsIn = Field(default_factory=lambda: OptionsIn())
+
+    def to_domain(self) -> list[Document]:
+        return [
+            Document(id=doc.id if doc.id is not None else str(index), text=doc.text, lang=doc.lang)
+            for index, doc in enumerate(self.documents)
+        ]
+
+
+def _too_long(loc: tuple[str | int, ...], limit: int, length: int) -> dict[str, Any]:
+    """A pydantic-shaped error for a text over the configured limit (the text itself is never echoed)."""
+    return {
+        "type": "string_too_long",
+        "loc": loc,
+        "msg": f"String should have at most {limit} characters, not {length}",
+        "input": None,
+    }
+
+
+def check_limits(request: ScoreRequest, settings: Settings) -> None:
+    """Apply the configured (tighter) limits with the same error shape as schema validation."""
+    errors: list[dict[str, Any]] = []
+    if len(request.documents) > settings.max_documents:
+        errors.append(
+            {
+                "type": "too_long",
+                "loc": ("body", "documents"),
+                "msg": f"List should have at most {settings.max_documents} items after validation, "
+                f"not {len(request.documents)}",
+                "input": None,
+            }
+        )
+    for index, doc in enumerate(request.documents):
+        if len(doc.text) > settings.max_document_chars:
+            errors.append(_too_long(("body", "documents", index, "text"), settings.max_document_chars, len(doc.text)))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+class ModelSummary(BaseModel):
+    name: str
+    version: str
+    base_model: str
+    trained_at: str | None
+
+
+class ModelOut(ModelSummary):
+    path: str
+    mode: str | None
+    metrics: dict[str, Any]
+    device: str
+    labels: list[str]
+    loaded_at: float | None = Field(description="Unix time the model started serving")
+
+
+class RiskOut(BaseModel):
+    level: Literal["none", "debunk", "low", "high"]
+    score: float
+    claims_pushed: list[str]
+    claims_rebutted: list[str]
+    counter_labels: list[str]
+    claim_sentences: int = Field(description="sentences carrying a claim label")
+    counter_sentences: int = Field(description="sentences carrying a counter-narrative label")
+
+
+class EvidenceOut(BaseModel):
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class SentenceOut(BaseModel):
+    start: int
+    end: int
+    text: str
+    labels: list[str]
+    scores: dict[str, float]
+
+
+class DocumentResultOut(BaseModel):
+    id: str
+    language: str
+    labels: list[str] = Field(description="labels over their thresholds")
+    scores: dict[str, float] = Field(description="every label's probability (its strongest sentence)")
+    risk: RiskOut
+    evidence: dict[str, list[EvidenceOut]]
+    n_sentences: int
+    sentences: list[SentenceOut] | None = None
+
+
+class ScoreResponse(BaseModel):
+    model: ModelSummary
+    results: list[DocumentResultOut]
+
+
+class LabelOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    description: str
+    threshold: float
+
+
+class LabelsResponse(BaseModel):
+    model: ModelSummary
+    labels: list[LabelOut]
+
+
+class FeedbackIn(Strict):
+    kind: Literal["sentence", "document"] = Field(default="sentence", description="what ``text`` is")
+    text: str = Field(max_length=MAX_DOCUMENT_CHARS_CEILING)
+    labels: list[LabelId] = Field(max_length=64, description="the corrected labels; empty means none apply")
+    predicted: list[LabelId] | None = Field(default=None, max_length=64, description="what the model had said")
+    lang: LangCode | None = None
+    document_id: str | None = Field(default=None, max_length=256)
+    start: int | None = Field(default=None, ge=0, description="offset of a sentence in its document")
+    end: int | None = Field(default=None, ge=0)
+    note: str | None = Field(default=None, max_length=2000)
+
+    _text = field_validator("text")(_checked_text)
+
+    @field_validator("labels")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("labels repeat an id")
+        return value
+
+    @model_validator(mode="after")
+    def _span(self) -> FeedbackIn:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be greater than start")
+        return self
+
+
+def check_feedback(body: FeedbackIn, known_labels: Sequence[str], settings: Settings) -> None:
+    """Labels must be the served model's (the taxonomy travels with it); text within the configured limit."""
+    errors: list[dict[str, Any]] = [
+        {"type": "value_error", "loc": ("body", field, i), "msg": f"unknown label {label!r}", "input": None}
+        for field in ("labels", "predicted")
+        for i, label in enumerate(getattr(body, field) or [])
+        if label not in known_labels
+    ]
+    if len(body.text) > settings.max_document_chars:
+        errors.append(_too_long(("body", "text"), settings.max_document_chars, len(body.text)))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+class FeedbackAck(BaseModel):
+    id: int
+    status: Literal["stored"] = "stored"
+
+
+class ReloadRequest(Strict):
+    path: str | None = Field(default=None, max_length=4096, description="model folder; default: reload the current one")
+
+
+class ReloadResponse(BaseModel):
+    status: Literal["reloaded", "failed"]
+    reason: str | None = None
+    serving: dict[str, Any]
+    previous: dict[str, Any] | None = None
+    labels_changed: bool = False
+    seconds: float
+
+
+class HealthOut(BaseModel):
+    status: str
+    model: dict[str, Any] | None = None

@@ -1,0 +1,136 @@
+"""Service settings: one typed object read from ``NARRASCOPE_*`` environment variables.
+
+Every knob lives here (not as module constants) so that an operator can change it without a code change,
+tests can build an app with exactly the limits they want, and ``narrascope serve`` can hand the same values
+to several uvicorn worker processes through the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from narrascope.paths import default_model_dir, home
+
+ENV_PREFIX = "NARRASCOPE_"
+
+# Hard ceilings documented in the OpenAPI schema; settings may only tighten them (see ``schemas``).
+MAX_DOCUMENTS_CEILING = 256
+MAX_DOCUMENT_CHARS_CEILING = 1_000_000
+
+
+class UnsafeSettingsError(ValueError):
+    """The settings would expose an unauthenticated service beyond this machine."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            resolved = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except OSError:
+            return False
+        return bool(resolved) and all(ipaddress.ip_address(str(addr)).is_loopback for addr in resolved)
+
+
+class Settings(BaseSettings):
+    """Everything the running service can be told; see the field descriptions for the env names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", protected_namespaces=(), validate_default=True
+    )
+
+    model_dir: Path = Field(default_factory=default_model_dir, description="model folder to serve")
+    host: str = Field(default="127.0.0.1", description="bind address; non-loopback needs API keys or an override")
+    port: int = Field(default=8000, ge=0, le=65535)
+    device: str | None = Field(default=None, description="torch device; default cuda when available, else cpu")
+    num_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; default cores/workers")
+
+    api_keys: SecretStr | None = Field(
+        default=None, description='bearer keys with scopes, e.g. "key1:score,feedback;key2:admin"'
+    )
+    api_keys_file: Path | None = Field(default=None, description="file with one 'key:scope,scope' per line")
+    allow_unauthenticated: bool = Field(
+        default=False, description="serve without API keys on a non-loopback address (explicit opt-in)"
+    )
+
+    max_documents: int = Field(default=64, ge=1, le=MAX_DOCUMENTS_CEILING)
+    max_document_chars: int = Field(default=100_000, ge=1, le=MAX_DOCUMENT_CHARS_CEILING)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    max_batch_tokens: int = Field(default=8192, ge=64, description="token budget of one coalesced batch")
+    forward_batch_tokens: int | None = Field(
+        default=None,
+        ge=32,
+        description="tokens per forward pass inside a batch (length-sorted sub-batches); default 512 on CPU, "
+        "where padding is pure waste, and 8192 on GPU",
+    )
+    max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0, description="how long a batch waits to fill up")
+    max_batch_requests: int = Field(default=64, ge=1, description="requests per coalesced batch (1 = no coalescing)")
+    max_queue_requests: int = Field(default=1024, ge=1, description="queued requests before answering 503")
+
+    feedback_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under NARRASCOPE_HOME")
+
+    log_json: bool = Field(default=False, description="configure JSON logs in create_app (narrascope serve sets it)")
+    log_level: str = Field(default="INFO")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+        return upper
+
+    @model_validator(mode="after")
+    def _keys_file_exists(self) -> Settings:
+        if self.api_keys_file is not None and not self.api_keys_file.is_file():
+            raise ValueError(f"api_keys_file {str(self.api_keys_file)!r} does not exist")
+        return self
+
+    @property
+    def resolved_feedback_url(self) -> str:
+        """The store URL; the SQLite default lives in the cache root, beside the models, outside git."""
+        return self.feedback_url or f"sqlite:///{home() / 'feedback.sqlite'}"
+
+    def forward_tokens_for(self, device: str) -> int:
+        """Measured on CPU (bench/RESULTS.md): one padded 8192-token pass is slower than scoring requests one
+        by one, while length-sorted 512-token passes are faster; a GPU prefers fewer, bigger passes."""
+        if self.forward_batch_tokens is not None:
+            return self.forward_batch_tokens
+        return 8192 if str(device).startswith("cuda") else 512
+
+    @property
+    def has_api_keys(self) -> bool:
+        return bool(self.api_keys and self.api_keys.get_secret_value().strip()) or self.api_keys_file is not None
+
+    def check_bind_safety(self) -> None:
+        """Refuse an open service on a reachable address unless the operator opted in explicitly."""
+        if self.has_api_keys or is_loopback(self.host) or self.allow_unauthenticated:
+            return
+        raise UnsafeSettingsError(
+            f"refusing to bind {self.host!r} without API keys: set {ENV_PREFIX}API_KEYS or "
+            f"{ENV_PREFIX}API_KEYS_FILE, bind 127.0.0.1, or pass --force / {ENV_PREFIX}ALLOW_UNAUTHENTICATED=1"
+        )
+
+    def overridden(self, **changes: Any) -> Settings:
+        """A validated copy with some fields replaced (``model_copy`` would skip validation)."""
+        data = self.model_dump()
+        data.update(changes)
+        return Settings(**data)
+
+
+def get_settings(request: Request) -> Settings:
+    """Dependency: the settings the running app was created with (tests pass their own to ``create_app``)."""
+    settings: Settings = request.app.state.settings
+    return settings
