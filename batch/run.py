@@ -1,0 +1,158 @@
+"""Score a feed, an archive or a folder into an output file: the local engine behind ``narrascope score``.
+
+Documents are read lazily, grouped into batches of ``batch_size`` and scored with one
+:func:`model.documents.score_documents` call per batch, so sentences of different documents share
+length-sorted forward passes; each batch is written and flushed before the next is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from batch.formats import STDIO, input_format, output_format
+from batch.readers import InputSource, open_input
+from batch.records import BadRecord, FieldMap, Record
+from batch.scoring import default_options, score_records
+from batch.sink import ErrorLog, ResultSink, Summary
+from batch.writers import OutputState, open_writer, prepare_output
+from model.classifier import NarrativeClassifier
+from model.documents import ScoringOptions
+from narrascope.paths import default_model_dir
+
+logger = logging.getLogger(__name__)
+
+ERRORS_SUFFIX = ".errors.jsonl"
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """One batch job, as the CLI flags describe it; invalid values fail here with the value quoted."""
+
+    input: str
+    output: str
+    model: Path | None = None
+    output_format: str | None = None
+    input_format: str | None = None
+    resume: bool = False
+    force: bool = False
+    errors: str | None = None
+    batch_size: int = 64
+    fields: FieldMap = field(default_factory=FieldMap)
+    progress: bool = True
+    evidence_per_label: int = 3
+    max_batch_tokens: int = 8192
+    device: str | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.evidence_per_label < 0:
+            raise ValueError(f"evidence per label must be 0 or more, got {self.evidence_per_label}")
+        if self.max_batch_tokens < 16:
+            raise ValueError(f"max batch tokens must be at least 16, got {self.max_batch_tokens}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+        if self.resume and self.force:
+            raise ValueError("--resume and --force contradict each other; choose one")
+        # Fail on an unknown format now, before anything is read, loaded or overwritten.
+        output_format(self.output, self.output_format)
+        input_format(self.input, self.input_format)
+
+    @property
+    def out_format(self) -> str:
+        return output_format(self.output, self.output_format)
+
+    @property
+    def in_format(self) -> str:
+        return input_format(self.input, self.input_format)
+
+    @property
+    def errors_path(self) -> str | None:
+        """``--errors``, else ``OUTPUT.errors.jsonl``; with output on stdout, bad records are logged instead."""
+        if self.errors:
+            return self.errors
+        return None if self.output == STDIO else self.output.rstrip("/") + ERRORS_SUFFIX
+
+    def model_dir(self) -> Path:
+        folder = self.model or default_model_dir()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no model at {folder}; train one (narrascope train) or pass --model DIR")
+        return folder
+
+
+def load_classifier(settings: ScoreSettings) -> NarrativeClassifier:
+    return NarrativeClassifier.load(settings.model_dir(), device=settings.device, num_threads=settings.threads)
+
+
+def open_job(settings: ScoreSettings, stdin: IO[bytes] | None = None) -> tuple[InputSource, OutputState]:
+    """Resolve the input and apply the output rules (overwrite refused, resume repaired) before any work."""
+    source = open_input(settings.input, settings.input_format, settings.fields, stdin=stdin)
+    state = prepare_output(settings.output, settings.out_format, resume=settings.resume, force=settings.force)
+    if state.done_ids:
+        logger.info("resuming: %d documents already in %s will be skipped", len(state.done_ids), settings.output)
+    return source, state
+
+
+def open_sink(
+    settings: ScoreSettings, state: OutputState, total: int | None, engine: str, stdout: IO[str] | None = None
+) -> ResultSink:
+    writer = open_writer(settings.output, settings.out_format, state, stdout=stdout)
+    return ResultSink(
+        writer,
+        ErrorLog(settings.errors_path),
+        state.done_ids,
+        output=settings.output,
+        total=total,
+        progress=settings.progress,
+        engine=engine,
+    )
+
+
+def score_feed(
+    settings: ScoreSettings,
+    classifier: NarrativeClassifier | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[str] | None = None,
+) -> Summary:
+    """Run one job with the local engine and return what it did.
+
+    ``classifier`` lets callers (tests, notebooks) reuse a loaded model; by default it is loaded from
+    ``settings.model`` or the default model folder.
+    """
+    source, state = open_job(settings, stdin)
+    if classifier is None:
+        started = time.perf_counter()
+        classifier = load_classifier(settings)
+        logger.info(
+            "loaded %s %s in %.1f s", classifier.info.name, classifier.info.version, time.perf_counter() - started
+        )
+    options = default_options(settings.evidence_per_label)
+    with open_sink(settings, state, source.estimate(), "local", stdout=stdout) as sink:
+        pending: list[Record] = []
+        for item in source:
+            if isinstance(item, BadRecord):
+                sink.fail(item)
+            elif sink.claim(item.id, item.location):
+                pending.append(item)
+                if len(pending) >= settings.batch_size:
+                    _flush_batch(sink, classifier, pending, options, settings.max_batch_tokens)
+                    pending = []
+        _flush_batch(sink, classifier, pending, options, settings.max_batch_tokens)
+        return sink.summary()
+
+
+def _flush_batch(
+    sink: ResultSink,
+    classifier: NarrativeClassifier,
+    pending: list[Record],
+    options: ScoringOptions,
+    max_batch_tokens: int,
+) -> None:
+    if pending:
+        batch = score_records(classifier, pending, options, max_batch_tokens)
+        sink.write(batch.rows, batch.failed, batch.sentences)
