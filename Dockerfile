@@ -1,0 +1,44 @@
+# narrascope service image (CPU). Build: docker build -t narrascope .
+# Run:   docker run -p 8000:8000 -v narrascope-models:/models -e NARRASCOPE_API_KEYS="KEY:score,feedback" narrascope
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    NARRASCOPE_HOME=/models \
+    NARRASCOPE_MODEL_DIR=/models/models/default
+
+WORKDIR /app
+
+# Dependencies first, in their own layer, so code edits do not reinstall torch.
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+COPY pyproject.toml README.md ./
+RUN mkdir -p labels model training serve batch narrascope \
+    && touch labels/__init__.py model/__init__.py training/__init__.py serve/__init__.py batch/__init__.py narrascope/__init__.py \
+    && pip install '.[distributed]' \
+    && pip uninstall -y narrascope
+
+COPY labels ./labels
+COPY model ./model
+COPY training ./training
+COPY serve ./serve
+COPY batch ./batch
+COPY narrascope ./narrascope
+COPY data ./data
+RUN pip install --no-deps . \
+    && useradd --create-home --uid 10001 narrascope \
+    && mkdir -p /models && chown narrascope /models
+
+USER narrascope
+VOLUME ["/models"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
+
+# The model folder lives on the volume: train it once with
+#   docker run -v narrascope-models:/models narrascope train
+# A container binds 0.0.0.0, so API keys are required (NARRASCOPE_API_KEYS) unless NARRASCOPE_ALLOW_UNAUTHENTICATED=1.
+ENTRYPOINT ["narrascope"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

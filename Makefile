@@ -1,0 +1,61 @@
+# One front for everything; CI runs `make test`, exactly as the README says.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+MODEL ?= $(shell $(PYTHON) -c "import os,pathlib;print(pathlib.Path(os.environ.get('NARRASCOPE_HOME') or pathlib.Path.home()/'.cache'/'narrascope')/'models'/'default')")
+
+.PHONY: run setup model serve test lint typecheck datacheck pytest browser bench clean
+
+## Fresh machine -> environment, embedded encoder, default model (trained once), service on http://$(HOST):$(PORT)
+run: model serve
+
+$(BIN)/narrascope: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,distributed]'
+	touch $(BIN)/narrascope
+
+setup: $(BIN)/narrascope
+
+model: setup
+	$(BIN)/narrascope encoder prepare
+	@if [ -f "$(MODEL)/config.json" ]; then echo "model ready: $(MODEL)"; \
+	else echo "no model at $(MODEL): training the default model (about 15 minutes on 2 cores)"; \
+	  $(BIN)/narrascope train --output "$(MODEL)" && $(BIN)/narrascope eval --model "$(MODEL)" > /dev/null; fi
+
+serve: setup
+	$(BIN)/narrascope serve --model "$(MODEL)" --host $(HOST) --port $(PORT)
+
+## The whole suite: lint, types, the data contract, unit + integration + browser tests
+test: setup browser lint typecheck datacheck pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy labels model training serve batch narrascope
+
+datacheck: setup
+	$(BIN)/narrascope data check
+
+pytest: setup
+	$(BIN)/python -m pytest -q
+
+# Debian chromium for the browser test (needs root, as on CI); without it that one test is skipped with a reason.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; the browser test will be skipped"; fi
+
+bench: setup
+	$(BIN)/python bench/load_test.py --model "$(MODEL)"
+	$(BIN)/python bench/batch_throughput.py --model "$(MODEL)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
