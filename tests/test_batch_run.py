@@ -25,18 +25,12 @@ from batch.run import ScoreSettings, score_feed
 from batch.writers import read_output
 from model.classifier import NarrativeClassifier
 from model.documents import Document, ScoringOptions, score_documents
+from training.tiny import SAMPLE_SENTENCES
 
 SENTENCES = [
-    "Kazakhstan is not preparing for war, the Ministry of Defense said.",
-    "The law on territorial defence creates self-defence units of citizen volunteers.",
+    *SAMPLE_SENTENCES,
     "Eight brigades are being massed along the border with Russia, anonymous channels claim.",
     "Foreigners will be allowed to enlist in the new units, one post insisted.",
-    "Казахстан не готовится к войне, заявили в Министерстве обороны.",
-    "Закон о территориальной обороне создаёт формирования самообороны из добровольцев.",
-    "Қазақстан соғысқа дайындалып жатқан жоқ, деді Қорғаныс министрлігі.",
-    "Аумақтық қорғаныс туралы заң еріктілерден өзін-өзі қорғау құралымдарын құрады.",
-    "Казахстан не готується до війни, заявили в Міноборони.",
-    "Закон про територіальну оборону створює формування самооборони з добровольців.",
 ]
 SCORE_KEYS = ("id", "language", "labels", "scores", "risk", "evidence", "n_sentences")
 

@@ -13,7 +13,8 @@ import torch
 from labels import Taxonomy, load_taxonomy
 from training.package import configure_labels, save_model_folder
 
-_CORPUS = [
+# Plain sentences in the four languages, public so tests can build documents in the tokenizer's vocabulary.
+SAMPLE_SENTENCES = [
     "Kazakhstan is not preparing for war, the Ministry of Defense said.",
     "The law on territorial defence creates self-defence units of citizen volunteers.",
     "Казахстан не готовится к войне, заявили в Министерстве обороны.",
@@ -22,6 +23,8 @@ _CORPUS = [
     "Аумақтық қорғаныс туралы заң еріктілерден өзін-өзі қорғау құралымдарын құрады.",
     "Казахстан не готується до війни, заявили в Міноборони.",
     "Закон про територіальну оборону створює формування самооборони з добровольців.",
+]
+_KEYWORDS = [
     "Brigades, border, Russia, NATO, Turkey, president, peace, army, mercenaries, foreigners.",
     "Бригады, граница, Россия, НАТО, Турция, президент, мир, армия, наёмники, иностранцы.",
 ]
@@ -41,7 +44,7 @@ def build_tiny_tokenizer(vocab_size: int = 600, extra_words: list[str] | None = 
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     tokenizer.decoder = decoders.Metaspace()
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
-    corpus = _CORPUS * 3 + [" ".join(extra_words or [])] * 20
+    corpus = (SAMPLE_SENTENCES + _KEYWORDS) * 3 + [" ".join(extra_words or [])] * 20
     tokenizer.train_from_iterator(corpus, trainer=trainer)
     tokenizer.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
