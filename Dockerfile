@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 \
     NARRASCOPE_HOME=/models \
+    NARRASCOPE_DATA_DIR=/app/data \
     NARRASCOPE_MODEL_DIR=/models/models/default
 
 WORKDIR /app

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 ENV_HOME = "NARRASCOPE_HOME"
+ENV_DATA = "NARRASCOPE_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,5 +24,12 @@ def default_model_dir() -> Path:
 
 
 def default_data_dir() -> Path:
-    """The dataset shipped in the repository (``data/``)."""
-    return REPO_ROOT / "data"
+    """``$NARRASCOPE_DATA_DIR``, else the repository's ``data/``, else ``./data``.
+
+    An editable install finds the dataset beside the code; a regular install (the Docker image) has no repository
+    around its modules, so it needs the variable or a ``data/`` folder in the working directory.
+    """
+    if os.environ.get(ENV_DATA):
+        return Path(os.environ[ENV_DATA]).expanduser()
+    beside_code = REPO_ROOT / "data"
+    return beside_code if beside_code.is_dir() else Path.cwd() / "data"
