@@ -51,6 +51,12 @@ def _suffix(path: str) -> str:
     return Path(name).suffix
 
 
+def _known(name: str, choices: tuple[str, ...], role: str) -> str:
+    if name not in choices:
+        raise ValueError(f"unknown {role} format {name!r}; choose one of {', '.join(choices)}")
+    return name
+
+
 def input_format(spec: str, explicit: str | None = None) -> str:
     """The input format for ``spec`` (a file, a folder, or ``-`` for stdin).
 
@@ -58,9 +64,7 @@ def input_format(spec: str, explicit: str | None = None) -> str:
     or a format is given, in which case every file of that format inside it is read.
     """
     if explicit:
-        if explicit not in INPUT_FORMATS:
-            raise ValueError(f"unknown input format {explicit!r}; choose one of {', '.join(INPUT_FORMATS)}")
-        return explicit
+        return _known(explicit, INPUT_FORMATS, "input")
     if spec == STDIO:
         return "jsonl"
     suffix = _suffix(spec)
@@ -76,9 +80,7 @@ def input_format(spec: str, explicit: str | None = None) -> str:
 def output_format(spec: str, explicit: str | None = None) -> str:
     """The output format for ``spec``; stdout (``-``) defaults to JSONL."""
     if explicit:
-        if explicit not in OUTPUT_FORMATS:
-            raise ValueError(f"unknown output format {explicit!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-        return explicit
+        return _known(explicit, OUTPUT_FORMATS, "output")
     if spec == STDIO:
         return "jsonl"
     suffix = _suffix(spec)

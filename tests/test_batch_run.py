@@ -224,6 +224,10 @@ def test_settings_validate() -> None:
         ScoreSettings(input="a.jsonl", output="b.jsonl", batch_size=0)
     with pytest.raises(ValueError, match="--format"):
         ScoreSettings(input="a.jsonl", output="b.unknown")
+    with pytest.raises(ValueError, match="unknown output format 'xml'; choose one of jsonl, csv, parquet"):
+        ScoreSettings(input="a.jsonl", output="b.jsonl", output_format="xml")
+    with pytest.raises(ValueError, match="unknown input format 'xls'"):
+        ScoreSettings(input="a.jsonl", output="b.jsonl", input_format="xls")
     with pytest.raises(ValueError, match="different fields"):
         FieldMap("text", "text")
     assert ScoreSettings(input="a.jsonl", output="o.parquet").errors_path == "o.parquet.errors.jsonl"
