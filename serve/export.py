@@ -43,10 +43,6 @@ class ExportReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _dedupe_key(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
 def _row(item: StoredFeedback, text: str) -> dict[str, Any]:
     record = item.record
     if record.document_id:
@@ -72,7 +68,13 @@ def _row(item: StoredFeedback, text: str) -> dict[str, Any]:
 
 
 def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Dataset rows (latest correction per text wins) and a reason for each item left out."""
+    """Dataset rows (latest correction per text wins) and a reason for each item left out.
+
+    "Same text" is the data check's own near-duplicate key, so two corrections the check would reject as
+    duplicates collapse here into the later one instead of failing the export.
+    """
+    from training.dataset import normalize_text  # imported lazily: serving does not need training code
+
     latest: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for item in items:
@@ -83,7 +85,7 @@ def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]]
                 skipped.append(f"feedback {item.id}: document with {len(spans)} sentences (rows are sentences)")
                 continue
             text = spans[0].text
-        key = _dedupe_key(text)
+        key = normalize_text(text)
         if key in latest:
             skipped.append(f"{latest[key]['id']}: superseded by the later correction feedback-{item.id}")
         latest[key] = _row(item, text)

@@ -109,7 +109,8 @@ def filled_store(tmp_path: Path) -> Iterator[FeedbackStore]:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'export.sqlite'}")
     add(store, SENTENCE, ["war_preparation"], lang="en")
     add(store, "Казахстан не готовится к войне.", ["reassurance"], predicted=["war_preparation"])
-    add(store, "  " + SENTENCE + " ", ["reassurance"], lang="en", note="second look")  # supersedes the first
+    # Differs only in spacing and punctuation, which the data check's near-duplicate rule ignores: supersedes #1.
+    add(store, "  " + SENTENCE.replace(".", "!") + " ", ["reassurance"], lang="en", note="second look")
     add(store, "Аумақтық қорғаныс туралы заң.", [], predicted=["war_preparation"], document_id="doc-7")
     add(store, "One sentence here. And another one there.", ["reassurance"], kind="document", lang="en")
     add(store, "A single-sentence document.", [], kind="document", lang="en")
@@ -121,7 +122,9 @@ def test_rows_follow_the_dataset_contract(filled_store: FeedbackStore) -> None:
     rows, skipped = feedback_rows(filled_store.iter_all())
     assert [row["id"] for row in rows] == ["feedback-2", "feedback-3", "feedback-4", "feedback-6"]
     by_id = {row["id"]: row for row in rows}
-    assert by_id["feedback-3"]["text"] == SENTENCE and by_id["feedback-3"]["labels"] == ["reassurance"]
+    assert by_id["feedback-3"]["text"] == SENTENCE.replace(".", "!") and by_id["feedback-3"]["labels"] == [
+        "reassurance"
+    ]
     assert by_id["feedback-3"]["note"] == "second look"
     assert by_id["feedback-2"]["lang"] == "ru"  # detected when the moderator did not say
     assert by_id["feedback-4"]["lang"] == "kk" and by_id["feedback-4"]["hard_negative"] is True
