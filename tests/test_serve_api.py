@@ -52,6 +52,7 @@ def messages(response: Any) -> list[str]:
 def test_score_returns_every_field_in_input_order(client: TestClient, tiny_classifier: NarrativeClassifier) -> None:
     data = score(client, [{"id": "b", "text": TEXT}, {"id": "a", "text": "Казахстан не готовится к войне."}])
     assert data["model"]["name"] == tiny_classifier.info.name
+    assert set(data["model"]) == {"name", "version", "base_model", "trained_at"}  # no metrics per response
     assert [r["id"] for r in data["results"]] == ["b", "a"]
     first = data["results"][0]
     assert set(first["scores"]) == set(tiny_classifier.labels)
@@ -200,6 +201,7 @@ def test_bad_options_are_422(client: TestClient, options: dict, expected: str) -
 def test_labels_come_from_the_model(client: TestClient, tiny_classifier: NarrativeClassifier) -> None:
     data = client.get("/v1/labels").json()
     assert [item["id"] for item in data["labels"]] == tiny_classifier.labels
+    assert set(data["model"]) == {"name", "version", "base_model", "trained_at"}
     assert {item["kind"] for item in data["labels"]} == {"claim", "counter", "framing"}
     assert all(0.0 <= item["threshold"] <= 1.0 and item["name"] for item in data["labels"])
 

@@ -21,12 +21,7 @@ async def list_labels(registry: Annotated[ModelRegistry, Depends(get_registry)])
     info = classifier.info
     return LabelsResponse.model_validate(
         {
-            "model": {
-                "name": info.name,
-                "version": info.version,
-                "base_model": info.base_model,
-                "trained_at": info.trained_at,
-            },
+            "model": info.to_dict(),  # ModelSummary keeps its own fields
             "labels": classifier.describe_labels(),
         }
     )

@@ -39,12 +39,7 @@ async def score(
     info = outcome.classifier.info
     return ScoreResponse.model_validate(
         {
-            "model": {
-                "name": info.name,
-                "version": info.version,
-                "base_model": info.base_model,
-                "trained_at": info.trained_at,
-            },
+            "model": info.to_dict(),  # ModelSummary keeps its own fields
             "results": [result.to_dict() for result in outcome.results],
         }
     )
