@@ -100,9 +100,16 @@ class NarrativeClassifier:
         extra = getattr(config, CONFIG_KEY, None) or {}
         kinds = dict(extra.get("label_kinds") or {})
         thresholds = {label: float((extra.get("thresholds") or {}).get(label, 0.5)) for label in labels}
+        if len(set(labels)) != len(labels):
+            raise ModelFolderError(f"{folder}/config.json: id2label repeats labels: {labels}")
         missing = [label for label in labels if label not in kinds]
         if missing:
             raise ModelFolderError(f"{folder}/config.json: {CONFIG_KEY}.label_kinds lacks {missing}")
+        for label, value in thresholds.items():
+            if not 0.0 <= value <= 1.0:
+                raise ModelFolderError(
+                    f"{folder}/config.json: label {label!r} has threshold {value!r}, expected a value in [0, 1]"
+                )
         meta: dict[str, Any] = {}
         if (folder / METADATA_FILE).is_file():
             meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -46,6 +50,24 @@ def test_thresholds_and_kinds_come_from_the_folder(tiny_classifier: NarrativeCla
 def test_loading_a_non_model_folder_fails_clearly(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ModelFolderError, match="no config.json"):
         NarrativeClassifier.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["narrascope"]["thresholds"].update(war_preparation=7), "'war_preparation' has threshold 7.0"),
+        (lambda c: c["id2label"].update({"1": c["id2label"]["0"]}), "id2label repeats labels"),
+    ],
+)
+def test_loading_refuses_inconsistent_label_config(tiny_model_dir: Path, tmp_path: Path, edit, message) -> None:  # noqa: ANN001
+    """Batch jobs and eval load through here, so they refuse what the service's reload refuses."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match=message):
+        NarrativeClassifier.load(folder)
 
 
 def test_document_results_have_exact_offsets_and_input_order(tiny_classifier: NarrativeClassifier) -> None:
