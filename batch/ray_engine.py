@@ -42,7 +42,6 @@ class RaySettings:
     cpus_per_actor: float = 1.0
     gpus_per_actor: float = 0.0
     ship: bool | None = None
-    num_cpus: int | None = None  # only for a local Ray started by the job
 
     def __post_init__(self) -> None:
         if self.actors < 1:
@@ -51,8 +50,6 @@ class RaySettings:
             raise ValueError(f"cpus per actor must be positive, got {self.cpus_per_actor}")
         if self.gpus_per_actor < 0:
             raise ValueError(f"gpus per actor must be 0 or more, got {self.gpus_per_actor}")
-        if self.num_cpus is not None and self.num_cpus < 1:
-            raise ValueError(f"num_cpus must be at least 1, got {self.num_cpus}")
 
     @property
     def shipping(self) -> bool:
@@ -100,8 +97,6 @@ def _start(ray: ModuleType, settings: RaySettings) -> bool:
         if settings.shipping:
             root = Path(__file__).resolve().parent.parent
             kwargs["runtime_env"] = {"py_modules": [str(root / name) for name in _SHIPPED_PACKAGES]}
-    elif settings.num_cpus:
-        kwargs["num_cpus"] = settings.num_cpus
     ray.init(**kwargs)
     return True
 
@@ -147,15 +142,10 @@ def score_feed_ray(settings: ScoreSettings, ray_settings: RaySettings, stdout: I
         if not paths:
             raise ValueError(f"no {fmt} files in {settings.input}")
     started_here = _start(ray, ray_settings)
-    try:
-        _check_resources(ray, ray_settings)
-    except ValueError:
-        if started_here:
-            ray.shutdown()
-        raise
     context = ray.data.DataContext.get_current()
     saved = (context.execution_options.preserve_order, context.enable_progress_bars)
     try:
+        _check_resources(ray, ray_settings)
         context.execution_options.preserve_order = True  # output in input order, as with the local engine
         context.enable_progress_bars = False  # the sink draws one bar for the whole job
         return _run(ray, settings, ray_settings, model_dir, paths, state, total, stdout)
