@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
+from training.embeddings import encode_frozen, mean_pooling
 from training.finetune import SplitData
 from training.thresholds import tune_thresholds
 
@@ -48,33 +47,16 @@ def tfidf_baseline(splits: dict[str, SplitData], labels: list[str], seed: int = 
     return {"name": "char n-gram TF-IDF + logistic regression", "thresholds": thresholds, "test_probs": test_p}
 
 
-def mean_pooled_embeddings(
-    base_model: str, texts: list[str], max_length: int = 128, progress: bool = True
-) -> np.ndarray:
+def embedding_baseline(
+    splits: dict[str, SplitData], labels: list[str], base_model: str, seed: int = 13, progress: bool = True
+) -> dict[str, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     encoder = AutoModel.from_pretrained(base_model).eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(order), 64), desc="embedding", disable=not progress):
-            index = order[start : start + 64]
-            batch = tokenizer(
-                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-            )
-            hidden = encoder(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            out[index] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-    return out
-
-
-def embedding_baseline(
-    splits: dict[str, SplitData], labels: list[str], base_model: str, seed: int = 13, progress: bool = True
-) -> dict[str, Any]:
     features = {
-        name: mean_pooled_embeddings(base_model, split.texts, progress=progress) for name, split in splits.items()
+        name: encode_frozen(encoder, tokenizer, split.texts, 128, mean_pooling, progress, "embedding").numpy()
+        for name, split in splits.items()
     }
     dev_p, test_p = _fit_predict_lr(
         features["train"], splits["train"].targets, [features["dev"], features["test"]], seed

@@ -141,12 +141,12 @@ def evaluate_split(classifier: NarrativeClassifier, split: SplitData, thresholds
     return report_by_language(split.targets > 0.5, pred, split.languages, classifier.labels)
 
 
-def _dev_score(classifier: NarrativeClassifier, dev: SplitData) -> tuple[float, dict[str, float], np.ndarray]:
+def _dev_score(classifier: NarrativeClassifier, dev: SplitData) -> tuple[dict[str, float], dict[str, Any]]:
+    """Thresholds tuned on dev and the dev report under them, from one inference pass."""
     probs = classifier.predict_proba(dev.texts)
     thresholds = tune_thresholds(probs, dev.targets > 0.5, classifier.labels)
     pred = apply_thresholds(probs, thresholds, classifier.labels)
-    report = report_by_language(dev.targets > 0.5, pred, dev.languages, classifier.labels)
-    return report["summary"]["macro_f1"], thresholds, probs
+    return thresholds, report_by_language(dev.targets > 0.5, pred, dev.languages, classifier.labels)
 
 
 def _load_base(base_model: str, taxonomy: Taxonomy) -> tuple[Any, Any]:
@@ -225,9 +225,8 @@ def train(
         history += _train_full(model, tokenizer, splits, args, taxonomy, checkpoints, resume, progress)
 
     classifier = _classifier_view(model, tokenizer, taxonomy, args.max_length)
-    dev_macro, thresholds, _ = _dev_score(classifier, splits["dev"])
+    thresholds, dev_report = _dev_score(classifier, splits["dev"])
     test_report = evaluate_split(classifier, splits["test"], thresholds)
-    dev_report = evaluate_split(classifier, splits["dev"], thresholds)
     seconds = time.monotonic() - started
     metadata = {
         "mode": args.mode,
@@ -246,7 +245,7 @@ def train(
         "trained %s model in %.0f s: dev macro-F1 %.3f, test micro-F1 %.3f, macro-F1 %.3f -> %s",
         args.mode,
         seconds,
-        dev_macro,
+        dev_report["summary"]["macro_f1"],
         test_report["summary"]["micro_f1"],
         test_report["summary"]["macro_f1"],
         output,
@@ -330,7 +329,8 @@ def _train_full(
             finished = step >= total_steps or (deadline is not None and time.monotonic() > deadline)
             if step % eval_every == 0 or finished:
                 model.eval()
-                macro, _, _ = _dev_score(_classifier_view(model, tokenizer, taxonomy, args.max_length), splits["dev"])
+                _, report = _dev_score(_classifier_view(model, tokenizer, taxonomy, args.max_length), splits["dev"])
+                macro = report["summary"]["macro_f1"]
                 model.train()
                 history.append(
                     {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": smoothed, "dev_macro_f1": macro}

@@ -14,22 +14,7 @@ from tqdm.auto import tqdm
 
 from labels import Taxonomy
 from training.args import TrainingArguments
-
-
-def encode_cls(model: Any, tokenizer: Any, texts: list[str], max_length: int, progress: bool) -> torch.Tensor:
-    """Last-layer [CLS] states of the frozen encoder, length-sorted batches for speed."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = torch.zeros((len(texts), model.config.hidden_size))
-    batch = 64
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(order), batch), desc="encoding", disable=not progress):
-            index = order[start : start + batch]
-            inputs = tokenizer(
-                [texts[i] for i in index], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-            )
-            hidden = model.base_model(**inputs).last_hidden_state[:, 0]
-            out[index] = hidden
-    return out
+from training.embeddings import cls_pooling, encode_frozen
 
 
 def supports_head_only(model: Any) -> bool:
@@ -56,8 +41,8 @@ def train_head(
         )
     model.eval()
     train, dev = splits["train"], splits["dev"]
-    features = encode_cls(model, tokenizer, train.texts, args.max_length, progress)
-    dev_features = encode_cls(model, tokenizer, dev.texts, args.max_length, progress)
+    features = encode_frozen(model.base_model, tokenizer, train.texts, args.max_length, cls_pooling, progress)
+    dev_features = encode_frozen(model.base_model, tokenizer, dev.texts, args.max_length, cls_pooling, progress)
     targets = torch.from_numpy(train.targets)
     pooler = model.base_model.pooler
     classifier = model.classifier
