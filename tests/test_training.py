@@ -157,3 +157,19 @@ def test_cli_data_commands_round_trip(tmp_path: Path, data_dir: Path, capsys: py
     # The full rules fail on a toy dataset, and the check says so with a non-zero exit.
     assert cmd_data_check(argparse.Namespace(data=data_dir)) == 1
     assert "problem(s)" in capsys.readouterr().out
+
+
+def test_split_targets_follow_the_requested_label_columns(data_dir: Path) -> None:
+    """Eval asks for the model's labels: a reordered or shrunken label set must not misalign gold columns."""
+    from labels import load_taxonomy
+    from training.finetune import load_splits
+
+    taxonomy = load_taxonomy()
+    default = load_splits(data_dir, taxonomy)["dev"]
+    reordered = load_splits(data_dir, taxonomy, taxonomy.ids[::-1])["dev"]
+    np.testing.assert_array_equal(reordered.targets, default.targets[:, ::-1])
+    present = [i for i in range(len(taxonomy.ids)) if default.targets[:, i].any()]
+    assert len(present) >= 2, "the fixture must have positives in at least two columns"
+    columns = present[::-1][:2]
+    narrowed = load_splits(data_dir, taxonomy, [taxonomy.ids[i] for i in columns])["dev"]
+    np.testing.assert_array_equal(narrowed.targets, default.targets[:, columns])

@@ -132,7 +132,7 @@ def run_evaluation(
     if classifier.labels != taxonomy.ids:
         logger.warning("model labels differ from labels/taxonomy.yaml; evaluating the model's own labels")
     labels = classifier.labels
-    splits = load_splits(data_dir, taxonomy)
+    splits = load_splits(data_dir, taxonomy, labels)
     thresholds = classifier.thresholds
     test = splits["test"]
     test_probs = classifier.predict_proba(test.texts)
