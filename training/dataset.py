@@ -34,7 +34,6 @@ REGISTERS = (
     "moderator_feedback",
 )
 SENTENCE_FIELDS = ("id", "text", "lang", "labels", "group", "register", "source", "split")
-OPTIONAL_SENTENCE_FIELDS = ("hard_negative", "note")
 _PUNCT = re.compile(r"[^\w\s]")
 T = TypeVar("T")
 

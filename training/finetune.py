@@ -351,7 +351,7 @@ def _train_full(
                 _save_checkpoint(
                     last_dir, model, optimizer, scheduler, {"step": step, "best": best, "history": history}
                 )
-            if finished or step >= total_steps:
+            if finished:
                 break
         if deadline is not None and time.monotonic() > deadline:
             logger.warning("time budget of %.1f min reached at step %d/%d", args.time_budget_minutes, step, total_steps)

@@ -13,7 +13,7 @@ from typing import Any
 
 from labels import Taxonomy, load_taxonomy
 from training.datacheck import validate_rows
-from training.dataset import SENTENCE_FIELDS, iter_jsonl
+from training.dataset import SENTENCE_FIELDS, iter_jsonl, write_jsonl
 
 FORMATS = ("labelstudio", "doccano")
 FROM_NAME = "narratives"
@@ -115,8 +115,6 @@ def write_rows(rows: list[dict[str, Any]], path: Path, fmt: str) -> None:
     if fmt == "labelstudio":
         Path(path).write_text(json.dumps(to_labelstudio(rows), ensure_ascii=False, indent=1), encoding="utf-8")
     elif fmt == "doccano":
-        with open(path, "w", encoding="utf-8") as handle:
-            for obj in to_doccano(rows):
-                handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        write_jsonl(Path(path), to_doccano(rows))
     else:
         raise InterchangeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
