@@ -106,23 +106,56 @@ def score_documents(
     max_batch_tokens: int = 8192,
 ) -> list[DocumentResult]:
     """Results in input order. All sentences of all documents share batches (fewer, fuller forward passes)."""
-    options = options or ScoringOptions()
-    options.validate(classifier.labels)
+    return score_document_groups(classifier, [(documents, options or ScoringOptions())], max_batch_tokens)[0]
+
+
+def score_document_groups(
+    classifier: NarrativeClassifier,
+    groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
+    max_batch_tokens: int = 8192,
+) -> list[list[DocumentResult]]:
+    """Several callers' documents, each group with its own options, scored in one batched model pass.
+
+    Options only act after the model (thresholds, label subset, evidence, risk), so the service's micro-batcher
+    can coalesce requests whatever options they carry.
+    """
+    for _, options in groups:
+        options.validate(classifier.labels)
+    documents = [doc for docs, _ in groups for doc in docs]
     spans_per_doc = [[(s.start, s.end, s.text) for s in split_sentences(doc.text)] for doc in documents]
     flat = [span[2] for spans in spans_per_doc for span in spans]
     probs = classifier.predict_proba(flat, max_batch_tokens=max_batch_tokens)
+    per_doc: list[np.ndarray] = []
+    cursor = 0
+    for spans in spans_per_doc:
+        per_doc.append(probs[cursor : cursor + len(spans)])
+        cursor += len(spans)
+    out: list[list[DocumentResult]] = []
+    start = 0
+    for docs, options in groups:
+        end = start + len(docs)
+        out.append(_aggregate(classifier, docs, spans_per_doc[start:end], per_doc[start:end], options))
+        start = end
+    return out
+
+
+def _aggregate(
+    classifier: NarrativeClassifier,
+    documents: Sequence[Document],
+    spans_per_doc: list[list[tuple[int, int, str]]],
+    probs_per_doc: list[np.ndarray],
+    options: ScoringOptions,
+) -> list[DocumentResult]:
     thresholds = classifier.threshold_vector(options.thresholds)
     wanted = options.labels or classifier.labels
     keep = [classifier.labels.index(label) for label in wanted]
     labels = [classifier.labels[i] for i in keep]
     kinds = {label: classifier.kinds[label] for label in labels}
+    limits = thresholds[keep]
 
     results: list[DocumentResult] = []
-    cursor = 0
-    for doc, spans in zip(documents, spans_per_doc, strict=True):
-        doc_probs = probs[cursor : cursor + len(spans)][:, keep]
-        cursor += len(spans)
-        limits = thresholds[keep]
+    for doc, spans, all_probs in zip(documents, spans_per_doc, probs_per_doc, strict=True):
+        doc_probs = all_probs[:, keep]
         scores = article_scores(doc_probs)
         predicted = [label for i, label in enumerate(labels) if scores[i] >= limits[i]]
         sentence_labels = [

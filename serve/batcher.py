@@ -8,23 +8,22 @@ is what makes batching effective under load even with ``max_wait_ms = 0``. Insid
 length-sorted and cut into forward passes of ``forward_batch_tokens``, so coalescing more requests does not
 pad short sentences to the longest one of the whole batch.
 
-:func:`model.documents.score_documents` takes one set of options per call, so requests in a batch are
-grouped by options; clients that use the defaults (the common case) all share one call.
+Options act only after the model (:func:`model.documents.score_document_groups`), so requests share
+forward passes whatever options they carry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from model.classifier import NarrativeClassifier
-from model.documents import Document, DocumentResult, ScoringOptions, score_documents
+from model.documents import Document, DocumentResult, ScoringOptions, score_document_groups
 from serve.metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
@@ -34,10 +33,9 @@ class ScoreFunction(Protocol):
     def __call__(
         self,
         classifier: NarrativeClassifier,
-        documents: Sequence[Document],
-        options: ScoringOptions | None = ...,
+        groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
         max_batch_tokens: int = ...,
-    ) -> list[DocumentResult]: ...
+    ) -> list[list[DocumentResult]]: ...
 
 
 class OverloadedError(RuntimeError):
@@ -66,22 +64,12 @@ class _Job:
     future: asyncio.Future[BatchOutcome]
     enqueued: float = field(default_factory=time.perf_counter)
 
-    def options_key(self) -> str:
-        return json.dumps(asdict(self.options), sort_keys=True)
-
 
 _STOP = object()
 
 
-@dataclass
-class _GroupResult:
-    jobs: list[_Job]
-    results: list[DocumentResult] | None = None
-    error: BaseException | None = None
-
-
 class MicroBatcher:
-    """Coalesces :meth:`submit` calls into few ``score_documents`` calls on one inference thread."""
+    """Coalesces :meth:`submit` calls into one scoring call per batch on one inference thread."""
 
     def __init__(
         self,
@@ -93,7 +81,7 @@ class MicroBatcher:
         max_batch_requests: int = 64,
         max_queue_requests: int = 1024,
         metrics: ServiceMetrics | None = None,
-        score_fn: ScoreFunction = score_documents,
+        score_fn: ScoreFunction = score_document_groups,
     ) -> None:
         self._get_classifier = get_classifier
         self.max_batch_tokens = max_batch_tokens
@@ -189,44 +177,22 @@ class MicroBatcher:
         if not live:
             return
         classifier = self._get_classifier()  # one snapshot per batch: a reload cannot split a request
-        groups: dict[str, list[_Job]] = {}
-        for job in live:
-            groups.setdefault(job.options_key(), []).append(job)
         started = time.perf_counter()
         if self._metrics is not None:
             for job in live:
                 self._metrics.queue_wait.observe(started - job.enqueued)
             self._metrics.batch_requests.observe(len(live))
             self._metrics.batch_documents.observe(sum(len(job.documents) for job in live))
+        groups = [(job.documents, job.options) for job in live]
         loop = asyncio.get_running_loop()
-        outcomes = await loop.run_in_executor(
-            self._executor, self._score_groups, classifier, [_GroupResult(jobs) for jobs in groups.values()]
-        )
-        self.batches_run += 1
-        if self._metrics is not None:
-            self._metrics.inference_seconds.observe(time.perf_counter() - started)
-        for outcome in outcomes:
-            cursor = 0
-            for job in outcome.jobs:
-                if job.future.done():
-                    cursor += len(job.documents)
-                    continue
-                if outcome.error is not None:
-                    job.future.set_exception(outcome.error)
-                    continue
-                assert outcome.results is not None
-                own = outcome.results[cursor : cursor + len(job.documents)]
-                cursor += len(job.documents)
+        try:
+            results = await loop.run_in_executor(
+                self._executor, lambda: self._score_fn(classifier, groups, max_batch_tokens=self.forward_batch_tokens)
+            )
+        finally:
+            self.batches_run += 1
+            if self._metrics is not None:
+                self._metrics.inference_seconds.observe(time.perf_counter() - started)
+        for job, own in zip(live, results, strict=True):
+            if not job.future.done():
                 job.future.set_result(BatchOutcome(classifier, own, started - job.enqueued, len(live)))
-
-    def _score_groups(self, classifier: NarrativeClassifier, groups: list[_GroupResult]) -> list[_GroupResult]:
-        """Runs on the inference thread: one ``score_documents`` call per distinct options."""
-        for group in groups:
-            documents = [doc for job in group.jobs for doc in job.documents]
-            try:
-                group.results = self._score_fn(
-                    classifier, documents, group.jobs[0].options, max_batch_tokens=self.forward_batch_tokens
-                )
-            except Exception as exc:  # delivered to the waiting requests, which map it to a response
-                group.error = exc
-        return groups

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from model.classifier import NarrativeClassifier
-from model.documents import Document, DocumentResult, ScoringOptions, score_documents
+from model.documents import Document, DocumentResult, ScoringOptions, score_document_groups, score_documents
 from serve.batcher import MicroBatcher, OverloadedError
 from serve.metrics import ServiceMetrics
 
@@ -58,9 +58,9 @@ def test_concurrent_requests_share_forward_passes_and_match_unbatched(tiny_class
     alone = [score_documents(tiny_classifier, [doc], options)[0] for doc in docs]
     calls: list[int] = []
 
-    def counted(*args: Any, **kwargs: Any) -> list[DocumentResult]:
+    def counted(*args: Any, **kwargs: Any) -> list[list[DocumentResult]]:
         calls.append(1)
-        return score_documents(*args, **kwargs)
+        return score_document_groups(*args, **kwargs)
 
     async def scenario() -> list[Any]:
         batcher = MicroBatcher(lambda: tiny_classifier, max_wait_ms=50, score_fn=counted)
@@ -99,9 +99,9 @@ def test_batch_of_one_is_one_forward_pass_per_request(tiny_classifier: Narrative
 def test_token_budget_bounds_a_batch() -> None:
     sizes: list[int] = []
 
-    def fake(classifier: Any, documents: Sequence[Document], options: Any = None, max_batch_tokens: int = 0) -> list:
-        sizes.append(len(documents))
-        return [None] * len(documents)
+    def fake(classifier: Any, groups: Sequence[tuple[Sequence[Document], Any]], max_batch_tokens: int = 0) -> list:
+        sizes.append(sum(len(documents) for documents, _ in groups))
+        return [[None] * len(documents) for documents, _ in groups]
 
     async def scenario() -> None:
         batcher = MicroBatcher(lambda: None, max_batch_tokens=100, max_wait_ms=100, score_fn=fake)  # type: ignore[arg-type,return-value]
@@ -115,7 +115,9 @@ def test_token_budget_bounds_a_batch() -> None:
     assert sum(sizes) == 7 and max(sizes) <= 3 and len(sizes) >= 3
 
 
-def test_requests_with_different_options_get_their_own_options(tiny_classifier: NarrativeClassifier) -> None:
+def test_requests_with_different_options_share_a_forward_pass_and_keep_their_options(
+    tiny_classifier: NarrativeClassifier,
+) -> None:
     wanted = tiny_classifier.labels[:2]
 
     async def scenario() -> tuple[Any, ...]:
@@ -130,17 +132,21 @@ def test_requests_with_different_options_get_their_own_options(tiny_classifier: 
         finally:
             await batcher.stop()
 
-    plain, subset, bare = run(scenario)
+    with counting_forwards(tiny_classifier) as forwards:
+        plain, subset, bare = run(scenario)
+    assert plain.batch_requests == subset.batch_requests == bare.batch_requests == 3
+    assert len(forwards) == 1
     assert set(plain.results[0].scores) == set(tiny_classifier.labels)
     assert list(subset.results[0].scores) == wanted
     assert bare.results[0].sentences is None and plain.results[0].sentences
 
 
 def test_a_failing_batch_fails_its_requests_and_the_worker_survives(tiny_classifier: NarrativeClassifier) -> None:
-    def broken_once(*args: Any, **kwargs: Any) -> list[DocumentResult]:
-        if args[1][0].id == "boom":
+    def broken_once(*args: Any, **kwargs: Any) -> list[list[DocumentResult]]:
+        first_documents = args[1][0][0]
+        if first_documents[0].id == "boom":
             raise RuntimeError("kaboom")
-        return score_documents(*args, **kwargs)
+        return score_document_groups(*args, **kwargs)
 
     async def scenario() -> tuple[BaseException | None, Any]:
         batcher = MicroBatcher(lambda: tiny_classifier, max_wait_ms=0, max_batch_requests=1, score_fn=broken_once)
@@ -164,10 +170,10 @@ def test_full_queue_is_refused(tiny_classifier: NarrativeClassifier) -> None:
     started = threading.Event()
     release = threading.Event()
 
-    def blocking(*args: Any, **kwargs: Any) -> list[DocumentResult]:
+    def blocking(*args: Any, **kwargs: Any) -> list[list[DocumentResult]]:
         started.set()
         release.wait(5)
-        return score_documents(*args, **kwargs)
+        return score_document_groups(*args, **kwargs)
 
     async def scenario() -> bool:
         batcher = MicroBatcher(
@@ -198,12 +204,12 @@ def test_swap_during_inference_finishes_on_the_old_model(tiny_classifier: Narrat
     current: dict[str, Any] = {"model": tiny_classifier}
     replacement = object()
 
-    def slow(classifier: Any, documents: Any, options: Any = None, max_batch_tokens: int = 0) -> list:
+    def slow(classifier: Any, groups: Any, max_batch_tokens: int = 0) -> list:
         if classifier is tiny_classifier:
             started.set()
             release.wait(5)
-            return score_documents(classifier, documents, options)
-        return ["new"] * len(documents)
+            return score_document_groups(classifier, groups)
+        return [["new"] * len(documents) for documents, _ in groups]
 
     async def scenario() -> tuple[Any, Any]:
         batcher = MicroBatcher(lambda: current["model"], max_wait_ms=0, score_fn=slow)
