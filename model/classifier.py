@@ -181,13 +181,7 @@ class NarrativeClassifier:
         logits = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         for batch in _token_bounded_batches(order, windows, max_batch_tokens, max_batch_size):
-            width = max(len(windows[i]) for i in batch)
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, index in enumerate(batch):
-                seq = windows[index]
-                ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-                mask[row, : len(seq)] = 1
+            ids, mask = pad_batch([windows[i] for i in batch], pad_id)
             with torch.inference_mode():
                 output = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))
             logits[batch] = output.logits.float().cpu().numpy()
@@ -196,6 +190,20 @@ class NarrativeClassifier:
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Token count as the model sees it; the service uses it to size coalesced batches."""
         return sum(len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"])
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ``input_ids`` and ``attention_mask`` as wide as the longest sequence (dynamic padding).
+
+    Training pads exactly as inference does, so a model never sees padding it was not trained with.
+    """
+    width = max(len(seq) for seq in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask
 
 
 def _token_bounded_batches(

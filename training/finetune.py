@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from labels import Taxonomy, load_taxonomy
-from model.classifier import ModelInfo, NarrativeClassifier
+from model.classifier import ModelInfo, NarrativeClassifier, pad_batch
 from training.args import TrainingArguments
 from training.dataset import SentenceRow, data_hash, load_sentences
 from training.metrics import report_by_language
@@ -117,12 +117,7 @@ def positive_weights(targets: np.ndarray, cap: float) -> torch.Tensor:
 
 
 def _collate(batch: list[int], encoded: list[list[int]], targets: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(encoded[i]) for i in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, index in enumerate(batch):
-        ids[row, : len(encoded[index])] = torch.tensor(encoded[index])
-        mask[row, : len(encoded[index])] = 1
+    ids, mask = pad_batch([encoded[i] for i in batch], pad_id)
     return {"input_ids": ids, "attention_mask": mask, "labels": torch.from_numpy(targets[batch])}
 
 
