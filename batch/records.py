@@ -14,9 +14,11 @@ from typing import Any
 
 from model.documents import Document
 
-# Columns the scorer writes; an input field with one of these names is kept as ``input_<name>`` so that
-# passthrough never silently overwrites (or is overwritten by) a score.
-OUTPUT_FIELDS = frozenset({"id", "language", "labels", "scores", "risk", "evidence", "n_sentences", "model"})
+# Columns the scorer writes after the id and the passthrough fields, in output order. An input field with one
+# of these names (or ``id``) is kept as ``input_<name>`` so passthrough never overwrites, or is overwritten by,
+# a score.
+SCORE_COLUMNS = ("language", "labels", "scores", "risk", "evidence", "n_sentences", "model")
+OUTPUT_FIELDS = frozenset({"id", *SCORE_COLUMNS})
 RENAMED_PREFIX = "input_"
 # An input field with this name is a language hint for the scorer (and is passed through as well).
 LANG_FIELD = "lang"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from batch.records import BadRecord, Record
+from batch.records import SCORE_COLUMNS, BadRecord, Record
 from model.classifier import NarrativeClassifier
 from model.documents import DocumentResult, ScoringOptions, score_documents
 
@@ -26,19 +26,8 @@ def default_options(evidence_per_label: int = 3) -> ScoringOptions:
 
 def result_row(record: Record, result: DocumentResult, model: dict[str, str]) -> dict[str, Any]:
     """One output row: the id, the input's passthrough fields, then the scores and the model that made them."""
-    scored = result.to_dict()
-    scored.pop("sentences", None)
-    row: dict[str, Any] = {"id": record.id, **record.fields}
-    row.update(
-        language=scored["language"],
-        labels=scored["labels"],
-        scores=scored["scores"],
-        risk=scored["risk"],
-        evidence=scored["evidence"],
-        n_sentences=scored["n_sentences"],
-        model=model,
-    )
-    return row
+    scored = {**result.to_dict(), "model": model}
+    return {"id": record.id, **record.fields, **{column: scored[column] for column in SCORE_COLUMNS}}
 
 
 @dataclass

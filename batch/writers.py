@@ -22,12 +22,12 @@ from typing import IO, Any, Protocol
 
 from batch import parquet_parts
 from batch.formats import STDIO, output_format
+from batch.records import SCORE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 # CSV layout: the id, then passthrough fields, then the scores (nested ones JSON-encoded), then any
 # passthrough field that was not in the header when it was written (rows of JSONL input may differ).
-CSV_SCORE_COLUMNS = ("language", "labels", "scores", "risk", "evidence", "n_sentences", "model")
 CSV_JSON_COLUMNS = frozenset({"labels", "scores", "risk", "evidence", "model"})
 CSV_EXTRA_COLUMN = "extra_fields"
 
@@ -116,8 +116,8 @@ class CsvWriter(_TextFileWriter):
         stream = self._open()
         writer = csv.writer(stream, lineterminator="\n")
         if self.columns is None:
-            passthrough = [k for k in rows[0] if k != "id" and k not in CSV_SCORE_COLUMNS]
-            self.columns = ["id", *passthrough, *CSV_SCORE_COLUMNS, CSV_EXTRA_COLUMN]
+            passthrough = [k for k in rows[0] if k != "id" and k not in SCORE_COLUMNS]
+            self.columns = ["id", *passthrough, *SCORE_COLUMNS, CSV_EXTRA_COLUMN]
             writer.writerow(self.columns)
         known = set(self.columns)
         for row in rows:
