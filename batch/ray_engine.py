@@ -207,6 +207,8 @@ def _run(
                     sink.skip()
                 elif kind == "bad":
                     sink.fail(BadRecord(location, reason, doc_id))
+                elif kind == "dup":
+                    sink.duplicate(doc_id, location)
                 elif sink.claim(doc_id, location):
                     rows.append(pickle.loads(payload))  # produced by ScoreActor in this same job
                     sentences += count

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 # travel between processes of one job only, never to disk.
 OUT_SCHEMA = pa.schema(
     [
-        ("kind", pa.string()),  # "ok", "bad" or "skip"
+        ("kind", pa.string()),  # "ok", "bad", "skip" or "dup" (an id repeated within the batch)
         ("id", pa.string()),
         ("location", pa.string()),
         ("reason", pa.string()),
@@ -178,12 +178,16 @@ class ScoreActor:
                 out[name].append(value)
 
         records: list[Record] = []
+        in_batch: set[str] = set()
         for item in self._items(batch):
             if isinstance(item, BadRecord):
                 emit("bad", item.id, item.location, item.reason)
             elif item.id in self.done_ids:
                 emit("skip", item.id, item.location)
+            elif item.id in in_batch:  # the driver keeps the first copy; a repeat is never scored
+                emit("dup", item.id, item.location)
             else:
+                in_batch.add(item.id)
                 records.append(item)
         scored = score_records(self.classifier, records, self.options, self.max_batch_tokens)
         for bad in scored.failed:

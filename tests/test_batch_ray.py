@@ -41,9 +41,12 @@ def _settings(source: Path, output: Path, model: Path, **overrides: Any) -> Scor
     return ScoreSettings(input=str(source), output=str(output), model=model, progress=False, batch_size=8, **overrides)
 
 
-def _errors(path: Path) -> list[tuple[str, str]]:
-    """Errors as (id, reason), sorted: their order within a batch is not part of the contract."""
-    return sorted((e["id"] or "", e["reason"]) for e in map(json.loads, path.read_text(encoding="utf-8").splitlines()))
+def _errors(path: Path) -> list[tuple[str, str, str]]:
+    """Errors as (id, location, reason), sorted: their order within a batch is not part of the contract."""
+    return sorted(
+        (e["id"] or "", e["location"], e["reason"])
+        for e in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,10 @@ def test_ray_engine_equals_local_engine(
     articles = _articles(40)
     source = tmp_path / "in.jsonl"
     lines = [json.dumps(a, ensure_ascii=False) for a in articles]
-    lines[10:10] = ['{"id": "broken", "text": ', '{"id": "no-text"}', json.dumps(articles[3])]
+    # A malformed line, a record without text, a repeat of an earlier batch's id, and an id three times in a row
+    # (repeats within one batch must be reported at their own lines, as the local engine does).
+    repeat = json.dumps(articles[9])
+    lines[10:10] = ['{"id": "broken", "text": ', '{"id": "no-text"}', json.dumps(articles[3]), repeat, repeat]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     local = score_feed(_settings(source, tmp_path / "local.jsonl", tiny_model_dir), tiny_classifier)
     distributed = score_feed_ray(_settings(source, tmp_path / "ray.jsonl", tiny_model_dir), RaySettings(actors=1))
@@ -69,7 +75,7 @@ def test_ray_engine_equals_local_engine(
     assert (
         [getattr(distributed, c) for c in counts]
         == [getattr(local, c) for c in counts]
-        == [40, 2, 0, 1, local.sentences]
+        == [40, 2, 0, 3, local.sentences]
     )
     assert distributed.engine.startswith("ray")
 
