@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import IO, Any
 
 from batch.formats import STDIO
+from batch.readers import require_columns
 from batch.records import BadRecord
 from batch.run import ScoreSettings, open_job, open_sink
 from batch.sink import Summary
@@ -141,6 +142,11 @@ def score_feed_ray(settings: ScoreSettings, ray_settings: RaySettings, stdout: I
         total = source.estimate()
         if not paths:
             raise ValueError(f"no {fmt} files in {settings.input}")
+        if fmt == "parquet":  # JSONL lines are checked one by one, as the local engine does
+            import pyarrow.parquet as pq
+
+            for path in paths:
+                require_columns(pq.read_schema(path).names, path, settings.fields, "the Parquet schema")
     started_here = _start(ray, ray_settings)
     context = ray.data.DataContext.get_current()
     saved = (context.execution_options.preserve_order, context.enable_progress_bars)

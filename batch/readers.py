@@ -69,6 +69,16 @@ def _undecodable(values: list[str]) -> bool:
     return False
 
 
+def require_columns(names: list[str], location: str, fields: FieldMap, what: str) -> None:
+    """A table without the id or text column fails once, up front, instead of as one bad record per row."""
+    missing = [name for name in (fields.id_field, fields.text_field) if name not in names]
+    if missing:
+        raise ValueError(
+            f"{location}: {what} has no {' or '.join(repr(m) for m in missing)} column "
+            f"(columns: {', '.join(names)}); pass --id-field/--text-field"
+        )
+
+
 def read_csv(stream: IO[bytes], location: str, fields: FieldMap, delimiter: str = ",") -> Iterator[Item]:
     """Rows as mappings by header; bad bytes and ragged rows become bad records, not a crash."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
@@ -77,12 +87,7 @@ def read_csv(stream: IO[bytes], location: str, fields: FieldMap, delimiter: str 
     header = next(reader, None)
     if header is None:
         return
-    missing = [name for name in (fields.id_field, fields.text_field) if name not in header]
-    if missing:
-        raise ValueError(
-            f"{location}: the CSV header has no {' or '.join(repr(m) for m in missing)} column "
-            f"(columns: {', '.join(header)}); pass --id-field/--text-field"
-        )
+    require_columns(header, location, fields, "the CSV header")
     start = reader.line_num + 1
     for row in reader:
         where = f"{location}:{start}"
@@ -103,13 +108,7 @@ def read_parquet(source: Path | IO[bytes], location: str, fields: FieldMap) -> I
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(source)
-    names = parquet.schema_arrow.names
-    missing = [name for name in (fields.id_field, fields.text_field) if name not in names]
-    if missing:
-        raise ValueError(
-            f"{location}: the Parquet schema has no {' or '.join(repr(m) for m in missing)} column "
-            f"(columns: {', '.join(names)}); pass --id-field/--text-field"
-        )
+    require_columns(parquet.schema_arrow.names, location, fields, "the Parquet schema")
     number = 0
     for batch in parquet.iter_batches(batch_size=_PARQUET_READ_ROWS):
         for row in batch.to_pylist():

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from batch.records import FieldMap
 from batch.run import ScoreSettings, score_feed
 from batch.writers import read_output
 from model.classifier import NarrativeClassifier
@@ -103,6 +104,19 @@ def test_ray_engine_rejects_other_inputs(tmp_path: Path, tiny_model_dir: Path) -
         score_feed_ray(_settings(feed, tmp_path / "o.jsonl", tiny_model_dir), RaySettings())
     with pytest.raises(ValueError, match="actors must be at least 1, got 0"):
         RaySettings(actors=0)
+
+
+def test_ray_engine_names_a_missing_parquet_column_before_starting(
+    tmp_path: Path, tiny_model_dir: Path, tiny_classifier: NarrativeClassifier
+) -> None:
+    """As the local engine does, instead of one bad record per row."""
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(_articles(3)), source)
+    fields = FieldMap("id", "body")
+    with pytest.raises(ValueError, match="the Parquet schema has no 'body' column"):
+        score_feed(_settings(source, tmp_path / "local.jsonl", tiny_model_dir, fields=fields), tiny_classifier)
+    with pytest.raises(ValueError, match="the Parquet schema has no 'body' column"):
+        score_feed_ray(_settings(source, tmp_path / "ray.jsonl", tiny_model_dir, fields=fields), RaySettings())
 
 
 def test_ray_engine_refuses_a_pool_larger_than_the_cluster(
