@@ -262,7 +262,7 @@ async function scoreText() {
     renderText(doc);
     renderRisk(doc.risk);
     renderBars(doc);
-    renderLegend(new Set(doc.sentences.flatMap((s) => s.labels)));
+    renderLegend(new Set(doc.labels)); // a document label is exactly one carried by some sentence
     $("results").hidden = false;
     const lang = doc.language === "und" ? "language undetermined" : "language: " + doc.language;
     setStatus(doc.n_sentences + " sentences scored · " + lang + " · model " + data.model.version, "ok");
