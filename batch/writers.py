@@ -205,7 +205,8 @@ def _csv_state(path: Path) -> OutputState:
 
 
 def _nonempty(path: Path) -> bool:
-    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+    """An empty file (left by a job that failed before its first row) holds nothing to protect or resume."""
+    return (path.is_file() and path.stat().st_size > 0) or (path.is_dir() and any(path.iterdir()))
 
 
 def _clear(path: Path, fmt: str) -> None:

@@ -211,6 +211,18 @@ def test_resume_after_a_partial_run(
     assert {r["id"]: core(r) for r in rows} == by_id
 
 
+def test_a_job_that_fails_before_its_first_row_can_simply_be_rerun(
+    tmp_path: Path, tiny_classifier: NarrativeClassifier
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,body\na,Some text.\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ValueError, match="no 'text' column"):
+        score_feed(settings(source, out), tiny_classifier)
+    summary = score_feed(settings(source, out, fields=FieldMap("id", "body")), tiny_classifier)
+    assert summary.scored == 1 and [r["id"] for r in read_output(str(out))] == ["a"]
+
+
 def test_force_overwrites(tmp_path: Path, tiny_classifier: NarrativeClassifier, articles: list[dict[str, Any]]) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", articles[:3])
     out = tmp_path / "out.jsonl"
