@@ -246,6 +246,11 @@ def test_settings_validate() -> None:
     assert ScoreSettings(input="a.jsonl", output="-").errors_path is None
 
 
+def score_argv(source: Path, out: Path, model: Path, *extra: str) -> list[str]:
+    """``narrascope score`` arguments with one torch thread, so tests do not fight over the cores."""
+    return ["score", "--input", str(source), "--output", str(out), "--model", str(model), "--threads", "1", *extra]
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
@@ -257,20 +262,7 @@ def test_cli(
 ) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", articles[:4])
     out = tmp_path / "scores.csv"
-    argv = [
-        "score",
-        "--input",
-        str(source),
-        "--output",
-        str(out),
-        "--model",
-        str(tiny_model_dir),
-        "--no-progress",
-        "--threads",
-        "1",
-        "--summary-json",
-        str(tmp_path / "summary.json"),
-    ]
+    argv = score_argv(source, out, tiny_model_dir, "--no-progress", "--summary-json", str(tmp_path / "summary.json"))
     args = _parse(argv)
     assert args.handler(args) == 0
     assert "scored 4 documents" in capsys.readouterr().err
@@ -333,18 +325,7 @@ def test_resume_after_a_killed_process(
         sys.executable,
         "-c",
         _RUNNER,
-        "score",
-        "--input",
-        str(source),
-        "--output",
-        str(out),
-        "--model",
-        str(tiny_model_dir),
-        "--batch-size",
-        "1",
-        "--threads",
-        "1",
-        "--no-progress",
+        *score_argv(source, out, tiny_model_dir, "--batch-size", "1", "--no-progress"),
     ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
