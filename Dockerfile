@@ -12,21 +12,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer, so code edits do not reinstall torch.
+# Dependencies first, in their own layer, read from pyproject.toml, so code edits do not reinstall torch.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
-COPY pyproject.toml README.md ./
-RUN mkdir -p labels model training serve batch narrascope \
-    && touch labels/__init__.py model/__init__.py training/__init__.py serve/__init__.py batch/__init__.py narrascope/__init__.py \
-    && pip install '.[distributed]' \
-    && pip uninstall -y narrascope
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['distributed']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
 
-COPY labels ./labels
-COPY model ./model
-COPY training ./training
-COPY serve ./serve
-COPY batch ./batch
-COPY narrascope ./narrascope
-COPY data ./data
+# The code: one package, narrascope, whose layers keep their folders (pyproject.toml maps them).
+COPY . .
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 narrascope \
     && mkdir -p /models && chown narrascope /models

@@ -38,8 +38,19 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy cannot follow setuptools' folder-to-subpackage mapping, so it checks a tree of links laid out as the
+# package imports (narrascope/model -> model/, ...); the mapping is read from pyproject.toml, not restated here.
+TYPECHECK_TREE := build/typecheck
 typecheck: setup
-	$(BIN)/mypy labels model training serve batch narrascope
+	@rm -rf $(TYPECHECK_TREE) && mkdir -p $(TYPECHECK_TREE)
+	@$(BIN)/python -c "import pathlib,tomllib; \
+	dirs = tomllib.load(open('pyproject.toml','rb'))['tool']['setuptools']['package-dir']; \
+	out = pathlib.Path('$(TYPECHECK_TREE)'); \
+	[(out / pkg.replace('.', '/')).parent.mkdir(parents=True, exist_ok=True) for pkg in dirs]; \
+	[(out / pkg.replace('.', '/')).symlink_to(pathlib.Path(src).resolve(), target_is_directory=True) \
+	 for pkg, src in sorted(dirs.items()) if pkg != 'narrascope']; \
+	[(out / 'narrascope' / f.name).symlink_to(f.resolve()) for f in pathlib.Path(dirs['narrascope']).glob('*.py')]"
+	cd $(TYPECHECK_TREE) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p narrascope
 
 datacheck: setup
 	$(BIN)/narrascope data check

@@ -1,5 +1,5 @@
-"""``narrascope score``: a thin wrapper over :func:`batch.run.score_feed` and
-:func:`batch.ray_engine.score_feed_ray`; everything it does is callable (and tested) without a shell."""
+"""``narrascope score``: a thin wrapper over :func:`narrascope.batch.run.score_feed` and
+:func:`narrascope.batch.ray_engine.score_feed_ray`; everything it does is callable (and tested) without a shell."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from batch.formats import INPUT_FORMATS, OUTPUT_FORMATS
-from batch.records import FieldMap
-from batch.run import ScoreSettings, score_feed
-from batch.sink import Summary
+from narrascope.batch.formats import INPUT_FORMATS, OUTPUT_FORMATS
+from narrascope.batch.records import FieldMap
+from narrascope.batch.run import ScoreSettings, score_feed
+from narrascope.batch.sink import Summary
 from narrascope.paths import default_model_dir
 
 
@@ -100,7 +100,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     summary: Summary
     if args.engine == "ray":
-        from batch.ray_engine import RaySettings, score_feed_ray
+        from narrascope.batch.ray_engine import RaySettings, score_feed_ray
 
         ray_settings = RaySettings(
             address=args.ray_address,

@@ -1,9 +1,10 @@
 """``--engine ray``: the same job on Ray Data, on a local Ray started by the job or on an existing cluster.
 
 Reading and scoring run on the cluster: the input is read as a Ray dataset (through
-:class:`batch.ray_workers.JsonLinesDatasource` or :class:`batch.ray_workers.ParquetRowsDatasource`; their
-docstrings say why not ``read_json``/``read_parquet``) and scored by
-``map_batches`` with :class:`batch.ray_workers.ScoreActor`, a callable class that loads the model once per
+:class:`~narrascope.batch.ray_workers.JsonLinesDatasource` or
+:class:`~narrascope.batch.ray_workers.ParquetRowsDatasource`; their docstrings say why not
+``read_json``/``read_parquet``) and scored by
+``map_batches`` with :class:`narrascope.batch.ray_workers.ScoreActor`, a callable class that loads the model once per
 actor, in a fixed-size actor pool (``ActorPoolStrategy``; CPU or GPU actors). The scored rows stream back
 to the driver in input order and are written by the same sink as the local engine, so output, resume,
 duplicate handling, error file and summary are identical; scored rows are small, so the driver is never
@@ -12,26 +13,30 @@ the bottleneck next to the model.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import pickle
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
-from batch.formats import STDIO
-from batch.readers import require_columns
-from batch.records import BadRecord
-from batch.run import ScoreSettings, open_job, open_sink
-from batch.sink import Summary
-from batch.writers import OutputState, prepare_output
+from narrascope.batch.formats import STDIO
+from narrascope.batch.readers import require_columns
+from narrascope.batch.records import BadRecord
+from narrascope.batch.run import ScoreSettings, open_job, open_sink
+from narrascope.batch.sink import Summary
+from narrascope.batch.writers import OutputState, prepare_output
 
 logger = logging.getLogger(__name__)
 
 RAY_INPUT_FORMATS = ("jsonl", "parquet")
 INSTALL_HINT = "the ray engine needs Ray: pip install 'narrascope[distributed]'"
-# Packages shipped to a remote cluster with the job, so its nodes need only the dependencies installed.
-_SHIPPED_PACKAGES = ("batch", "model", "narrascope")
+# Layers a scoring actor imports; shipped to a remote cluster with the job, so its nodes need only the
+# dependencies installed.
+_ACTOR_LAYERS = ("batch", "model")
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def _model_files(folder: Path) -> dict[str, bytes]:
 
 
 def _read_dataset(ray: ModuleType, fmt: str, paths: list[str], lines_per_block: int) -> Any:
-    from batch.ray_workers import JsonLinesDatasource, ParquetRowsDatasource
+    from narrascope.batch.ray_workers import JsonLinesDatasource, ParquetRowsDatasource
 
     source = (
         ParquetRowsDatasource(paths, rows_per_block=lines_per_block)
@@ -96,10 +101,29 @@ def _start(ray: ModuleType, settings: RaySettings) -> bool:
     if settings.address:
         kwargs["address"] = settings.address
         if settings.shipping:
-            root = Path(__file__).resolve().parent.parent
-            kwargs["runtime_env"] = {"py_modules": [str(root / name) for name in _SHIPPED_PACKAGES]}
+            with tempfile.TemporaryDirectory(prefix="narrascope-ship-") as staging:
+                kwargs["runtime_env"] = {"py_modules": [str(package_tree(Path(staging)))]}
+                ray.init(**kwargs)  # uploads the tree, so it may go once init returns
+            return True
     ray.init(**kwargs)
     return True
+
+
+def package_tree(target: Path) -> Path:
+    """The ``narrascope`` package as it imports (``narrascope/model/...``), copied under ``target``.
+
+    Ray ships one folder per module. An editable install maps each layer's folder to a subpackage, so the
+    ``narrascope`` folder alone lacks them; the tree is assembled from where each layer was imported from.
+    """
+    import narrascope
+
+    root = target / "narrascope"
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(Path(narrascope.__file__).parent, root, ignore=skip, dirs_exist_ok=True)
+    for layer in _ACTOR_LAYERS:
+        module = importlib.import_module(f"narrascope.{layer}")
+        shutil.copytree(Path(str(module.__file__)).parent, root / layer, ignore=skip, dirs_exist_ok=True)
+    return root
 
 
 def _check_resources(ray: ModuleType, settings: RaySettings) -> None:
@@ -171,7 +195,7 @@ def _run(
     total: int | None,
     stdout: IO[str] | None,
 ) -> Summary:
-    from batch.ray_workers import ScoreActor
+    from narrascope.batch.ray_workers import ScoreActor
 
     files_ref = [ray.put(_model_files(model_dir))] if ray_settings.shipping else None
     dataset = _read_dataset(ray, settings.in_format, paths, lines_per_block=settings.batch_size * 4)

@@ -1,6 +1,6 @@
 """The parts of the Ray engine that run on the cluster: a JSONL datasource and the scoring actor.
 
-This module imports Ray at import time; :mod:`batch.ray_engine` imports it only after checking that Ray
+This module imports Ray at import time; :mod:`narrascope.batch.ray_engine` imports it only after checking that Ray
 is installed, so the rest of the package works without the ``distributed`` extra.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import pyarrow as pa
 from ray.data.datasource import FileBasedDatasource
 
-from batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
-from batch.scoring import default_options, score_records
-from model.classifier import NarrativeClassifier
+from narrascope.batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
+from narrascope.batch.scoring import default_options, score_records
+from narrascope.model.classifier import NarrativeClassifier
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
-from batch.formats import STDIO, SUFFIXES_FOR_INPUT, input_format, is_compressed
-from batch.htmltext import decode_html, html_to_text
-from batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
+from narrascope.batch.formats import STDIO, SUFFIXES_FOR_INPUT, input_format, is_compressed
+from narrascope.batch.htmltext import decode_html, html_to_text
+from narrascope.batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
 
 logger = logging.getLogger(__name__)
 

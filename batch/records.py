@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.documents import Document
+from narrascope.model.documents import Document
 
 # Columns the scorer writes after the id and the passthrough fields, in output order. An input field with one
 # of these names (or ``id``) is kept as ``input_<name>`` so passthrough never overwrites, or is overwritten by,

@@ -1,7 +1,7 @@
 """Score a feed, an archive or a folder into an output file: the local engine behind ``narrascope score``.
 
 Documents are read lazily, grouped into batches of ``batch_size`` and scored with one
-:func:`model.documents.score_documents` call per batch, so sentences of different documents share
+:func:`narrascope.model.documents.score_documents` call per batch, so sentences of different documents share
 length-sorted forward passes; each batch is written and flushed before the next is read.
 """
 
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from batch.formats import STDIO, input_format, output_format
-from batch.readers import InputSource, open_input
-from batch.records import BadRecord, FieldMap, Record
-from batch.scoring import default_options, score_records
-from batch.sink import ErrorLog, ResultSink, Summary
-from batch.writers import OutputState, open_writer, prepare_output
-from model.classifier import NarrativeClassifier
-from model.documents import ScoringOptions
+from narrascope.batch.formats import STDIO, input_format, output_format
+from narrascope.batch.readers import InputSource, open_input
+from narrascope.batch.records import BadRecord, FieldMap, Record
+from narrascope.batch.scoring import default_options, score_records
+from narrascope.batch.sink import ErrorLog, ResultSink, Summary
+from narrascope.batch.writers import OutputState, open_writer, prepare_output
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import ScoringOptions
 from narrascope.paths import default_model_dir
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Score a batch of records into output rows: the one piece of scoring both engines run.
 
-It calls :func:`model.documents.score_documents`, the function the service calls, so a document gets the
+It calls :func:`narrascope.model.documents.score_documents`, the function the service calls, so a document gets the
 same labels, scores and evidence from the API, the local batch engine and a Ray actor. A document that
 makes the model fail is isolated and reported instead of failing its whole batch.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from batch.records import SCORE_COLUMNS, BadRecord, Record
-from model.classifier import NarrativeClassifier
-from model.documents import DocumentResult, ScoringOptions, score_documents
+from narrascope.batch.records import SCORE_COLUMNS, BadRecord, Record
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import DocumentResult, ScoringOptions, score_documents
 
 logger = logging.getLogger(__name__)
 

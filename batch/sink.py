@@ -18,8 +18,8 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from batch.records import BadRecord
-from batch.writers import Writer
+from narrascope.batch.records import BadRecord
+from narrascope.batch.writers import Writer
 
 logger = logging.getLogger(__name__)
 

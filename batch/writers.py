@@ -4,7 +4,7 @@ The contract every format keeps: a job killed at any moment loses at most the ba
 ``--resume`` finds exactly the ids that were written. JSONL and CSV are appended to; a kill in the middle
 of a write can leave a torn last row, which resuming detects and cuts off (those documents are simply
 scored again). Parquet cannot be appended to, so it is written as a folder of part files
-(:mod:`batch.parquet_parts`). Existing output is never overwritten without ``force``.
+(:mod:`narrascope.batch.parquet_parts`). Existing output is never overwritten without ``force``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from batch import parquet_parts
-from batch.formats import STDIO, output_format
-from batch.records import SCORE_COLUMNS
+from narrascope.batch import parquet_parts
+from narrascope.batch.formats import STDIO, output_format
+from narrascope.batch.records import SCORE_COLUMNS
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ A 5,000-article feed is generated deterministically from the dataset's sentences
 each article is 3-14 sentences of one language in paragraphs, with the extra fields a scraper would keep.
 Then, one after the other, on the same machine, model and input:
 
-* ``local engine``: :func:`batch.run.score_feed` as shipped: streamed JSONL in, batches of ``--batch-size``
+* ``local engine``: :func:`narrascope.batch.run.score_feed` as shipped: streamed JSONL in, batches of ``--batch-size``
   documents whose sentences share length-sorted, token-bounded forward passes, JSONL out flushed per batch;
 * ``naive per document``: read a line, call ``score_documents`` on that one document, write its row: what a
-  script looping over ``model.documents`` would do (no cross-document batching);
+  script looping over ``narrascope.model.documents`` would do (no cross-document batching);
 * ``naive per sentence``: split each document and call ``predict_proba`` on one sentence at a time (the
   classic pipeline loop), scores only;
 * optionally ``--ray-actors 1,2``: the Ray engine on a local Ray, one torch thread per actor (its time
@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from batch.run import ScoreSettings, score_feed  # noqa: E402
 from bench._common import append_results, machine_facts  # noqa: E402
-from model.classifier import NarrativeClassifier  # noqa: E402
-from model.documents import Document, ScoringOptions, score_documents  # noqa: E402
-from model.sentences import split_sentences  # noqa: E402
+from narrascope.batch.run import ScoreSettings, score_feed  # noqa: E402
+from narrascope.model.classifier import NarrativeClassifier  # noqa: E402
+from narrascope.model.documents import Document, ScoringOptions, score_documents  # noqa: E402
+from narrascope.model.sentences import split_sentences  # noqa: E402
 from narrascope.paths import default_data_dir, default_model_dir  # noqa: E402
 
 FALLBACK_SENTENCES = {
@@ -164,7 +164,7 @@ def naive_per_sentence(classifier: NarrativeClassifier, feed: Path, limit: int) 
 
 def resolve_model(spec: str | None, workdir: Path) -> tuple[Path, str]:
     if spec == "tiny" or (spec is None and not default_model_dir().is_dir()):
-        from training.tiny import build_tiny_model_dir
+        from narrascope.training.tiny import build_tiny_model_dir
 
         return build_tiny_model_dir(workdir / "tiny"), "tiny random BERT (2 layers, hidden 32)"
     folder = Path(spec).expanduser() if spec else default_model_dir()
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(previous)
             rates.append(Rate("local engine, 1 thread", single.scored, single.sentences, single.seconds))
         for actors in actor_counts:
-            from batch.ray_engine import RaySettings, score_feed_ray
+            from narrascope.batch.ray_engine import RaySettings, score_feed_ray
 
             ray_summary = score_feed_ray(
                 ScoreSettings(

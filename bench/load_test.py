@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import append_results, machine_facts  # noqa: E402
 from narrascope.paths import default_data_dir  # noqa: E402
-from serve.testing import free_port  # noqa: E402
+from narrascope.serve.testing import free_port  # noqa: E402
 
 
 @dataclass
@@ -118,7 +118,7 @@ def start_server(model_dir: Path, port: int, env_overrides: dict[str, str], work
         sys.executable,
         "-m",
         "uvicorn",
-        "serve.app:create_app",
+        "narrascope.serve.app:create_app",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="narrascope-load-") as tmp:
         workdir = Path(tmp)
         if args.model is None:
-            from training.tiny import build_tiny_model_dir
+            from narrascope.training.tiny import build_tiny_model_dir
 
             model_dir = build_tiny_model_dir(workdir / "tiny")
             model_label = "tiny random BERT (2 layers, hidden 32)"

@@ -1,5 +1,5 @@
 """The narrative taxonomy: the only place label ids, kinds and guidance come from."""
 
-from labels.taxonomy import KINDS, Label, Taxonomy, TaxonomyError, load_taxonomy
+from narrascope.labels.taxonomy import KINDS, Label, Taxonomy, TaxonomyError, load_taxonomy
 
 __all__ = ["KINDS", "Label", "Taxonomy", "TaxonomyError", "load_taxonomy"]

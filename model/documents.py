@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from model.aggregate import Evidence, Risk, article_scores, assess_risk, evidence_for
-from model.classifier import NarrativeClassifier
-from model.language import detect_language
-from model.sentences import split_sentences
+from narrascope.model.aggregate import Evidence, Risk, article_scores, assess_risk, evidence_for
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.language import detect_language
+from narrascope.model.sentences import split_sentences
 
 
 class ScoringOptionsError(ValueError):

@@ -11,9 +11,9 @@ from narrascope import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from batch.cli import register as register_batch
-    from serve.cli import register as register_serve
-    from training.cli import register as register_training
+    from narrascope.batch.cli import register as register_batch
+    from narrascope.serve.cli import register as register_serve
+    from narrascope.training.cli import register as register_training
 
     parser = argparse.ArgumentParser(prog="narrascope", description=__doc__)
     parser.add_argument("--version", action="version", version=f"narrascope {__version__}")

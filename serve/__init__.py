@@ -1,1 +1,1 @@
-"""The scoring service: FastAPI API, micro-batching, feedback store and the moderator page (see ``serve.app``)."""
+"""The scoring service: FastAPI API, micro-batching, feedback and the moderator page (see ``narrascope.serve.app``)."""

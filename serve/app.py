@@ -14,22 +14,22 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from model.classifier import NarrativeClassifier
 from narrascope import __version__
-from serve.auth import Authenticator, load_api_keys
-from serve.batcher import MicroBatcher
-from serve.deps import Service
-from serve.errors import install_error_handlers
-from serve.feedback_store import FeedbackStore
-from serve.logs import configure_logging
-from serve.metrics import ServiceMetrics
-from serve.middleware import BodyGuardMiddleware, RequestContextMiddleware
-from serve.registry import Loader, ModelRegistry
-from serve.routes import admin, feedback, health, labels, page, score
-from serve.routes import metrics as metrics_routes
-from serve.routes import model as model_routes
-from serve.scoring import Scorer
-from serve.settings import Settings
+from narrascope.dataset.feedback_store import FeedbackStore
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.serve.auth import Authenticator, load_api_keys
+from narrascope.serve.batcher import MicroBatcher
+from narrascope.serve.deps import Service
+from narrascope.serve.errors import install_error_handlers
+from narrascope.serve.logs import configure_logging
+from narrascope.serve.metrics import ServiceMetrics
+from narrascope.serve.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from narrascope.serve.registry import Loader, ModelRegistry
+from narrascope.serve.routes import admin, feedback, health, labels, page, score
+from narrascope.serve.routes import metrics as metrics_routes
+from narrascope.serve.routes import model as model_routes
+from narrascope.serve.scoring import Scorer
+from narrascope.serve.settings import Settings
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"

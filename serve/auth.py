@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from serve.settings import Settings
+from narrascope.serve.settings import Settings
 
 SCOPES = ("score", "feedback", "admin")
 MIN_KEY_LENGTH = 16

@@ -8,7 +8,7 @@ is what makes batching effective under load even with ``max_wait_ms = 0``. Insid
 length-sorted and cut into forward passes of ``forward_batch_tokens``, so coalescing more requests does not
 pad short sentences to the longest one of the whole batch.
 
-Options act only after the model (:func:`model.documents.score_document_groups`), so requests share
+Options act only after the model (:func:`narrascope.model.documents.score_document_groups`), so requests share
 forward passes whatever options they carry.
 """
 
@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from model.classifier import NarrativeClassifier
-from model.documents import Document, DocumentResult, ScoringOptions, score_document_groups
-from serve.metrics import ServiceMetrics
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import Document, DocumentResult, ScoringOptions, score_document_groups
+from narrascope.serve.metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
 

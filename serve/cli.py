@@ -1,7 +1,7 @@
 """``narrascope serve`` and ``narrascope feedback export``: thin wrappers over importable functions.
 
 Settings come from ``NARRASCOPE_*`` variables; flags override them. Uvicorn is started with the app factory
-(``serve.app:create_app``) so that several workers and auto-reload work; flags reach the worker processes
+(``narrascope.serve.app:create_app``) so that several workers and auto-reload work; flags reach the worker processes
 through the same environment variables the settings read.
 """
 
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from serve.settings import ENV_PREFIX, Settings
+from narrascope.serve.settings import ENV_PREFIX, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _export_to_env(settings: Settings, workers: int) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from serve.logs import configure_logging
+    from narrascope.serve.logs import configure_logging
 
     settings = serve_settings(args)
     configure_logging(settings.log_level)
@@ -108,7 +108,7 @@ def run_serve(args: argparse.Namespace) -> int:
         extra={"host": settings.host, "port": settings.port, "workers": args.workers, "model": str(settings.model_dir)},
     )
     uvicorn.run(
-        "serve.app:create_app",
+        "narrascope.serve.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -122,8 +122,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_feedback_export(args: argparse.Namespace) -> int:
-    from serve.export import export_feedback
-    from serve.feedback_store import FeedbackStore
+    from narrascope.dataset.feedback import export_feedback
+    from narrascope.dataset.feedback_store import FeedbackStore
 
     url = args.db or Settings().resolved_feedback_url
     store = FeedbackStore(url, create=False)

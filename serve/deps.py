@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from serve.auth import Authenticator
-from serve.batcher import MicroBatcher
-from serve.feedback_store import FeedbackStore
-from serve.metrics import ServiceMetrics
-from serve.registry import ModelRegistry
-from serve.scoring import Scorer
-from serve.settings import Settings
+from narrascope.dataset.feedback_store import FeedbackStore
+from narrascope.serve.auth import Authenticator
+from narrascope.serve.batcher import MicroBatcher
+from narrascope.serve.metrics import ServiceMetrics
+from narrascope.serve.registry import ModelRegistry
+from narrascope.serve.scoring import Scorer
+from narrascope.serve.settings import Settings
 
 
 @dataclass

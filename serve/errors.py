@@ -14,9 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from model.documents import ScoringOptionsError
-from serve.batcher import BatcherClosedError, OverloadedError
-from serve.registry import ModelNotReadyError
+from narrascope.model.documents import ScoringOptionsError
+from narrascope.serve.batcher import BatcherClosedError, OverloadedError
+from narrascope.serve.registry import ModelNotReadyError
 
 
 def readable_location(loc: Sequence[Any]) -> str:

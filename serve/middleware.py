@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from serve.logs import request_id_var
-from serve.metrics import ServiceMetrics
+from narrascope.serve.logs import request_id_var
+from narrascope.serve.metrics import ServiceMetrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

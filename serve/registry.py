@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.classifier import ModelFolderError, NarrativeClassifier
-from model.documents import Document, ScoringOptions, score_documents
+from narrascope.model.classifier import ModelFolderError, NarrativeClassifier
+from narrascope.model.documents import Document, ScoringOptions, score_documents
 
 logger = logging.getLogger(__name__)
 

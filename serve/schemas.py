@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from model.documents import Document, ScoringOptions
-from serve.settings import MAX_DOCUMENT_CHARS_CEILING, MAX_DOCUMENTS_CEILING, Settings
+from narrascope.model.documents import Document, ScoringOptions
+from narrascope.serve.settings import MAX_DOCUMENT_CHARS_CEILING, MAX_DOCUMENTS_CEILING, Settings
 
 LabelId = Annotated[str, Field(min_length=1, max_length=64)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

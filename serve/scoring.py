@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from model.documents import Document, ScoringOptions
-from serve.batcher import BatchOutcome, MicroBatcher
-from serve.metrics import ServiceMetrics
-from serve.registry import ModelRegistry
+from narrascope.model.documents import Document, ScoringOptions
+from narrascope.serve.batcher import BatchOutcome, MicroBatcher
+from narrascope.serve.metrics import ServiceMetrics
+from narrascope.serve.registry import ModelRegistry
 
 # Tokenising this much text takes well under a millisecond; bigger requests are tokenised off the loop.
 INLINE_TOKENIZE_CHARS = 8_000

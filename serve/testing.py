@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from serve.settings import Settings
+from narrascope.serve.settings import Settings
 
 
 def isolated_settings(model_dir: Path, store_dir: Path, **overrides: Any) -> Settings:
@@ -41,7 +41,7 @@ def running_server(settings: Settings, startup_timeout: float = 30.0) -> Iterato
     """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL, stops on exit."""
     import uvicorn
 
-    from serve.app import create_app
+    from narrascope.serve.app import create_app
 
     port = settings.port or free_port(settings.host)
     config = uvicorn.Config(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model.classifier import NarrativeClassifier
-from training.tiny import build_tiny_model_dir
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.training.tiny import build_tiny_model_dir
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labels import load_taxonomy
-from training.dataset import LANGUAGES
+from narrascope.dataset.rows import LANGUAGES
+from narrascope.labels import load_taxonomy
 
 WORDS = {
     "en": ["army", "border", "law", "peace", "ally", "volunteers", "drones", "mobilisation", "fake", "president"],

@@ -11,15 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch.records import FieldMap
-from batch.run import ScoreSettings, score_feed
-from batch.writers import read_output
-from model.classifier import NarrativeClassifier
+from narrascope.batch.records import FieldMap
+from narrascope.batch.run import ScoreSettings, score_feed
+from narrascope.batch.writers import read_output
+from narrascope.model.classifier import NarrativeClassifier
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
-from batch.ray_engine import RaySettings, score_feed_ray  # noqa: E402  (after the skip: needs ray)
+from narrascope.batch.ray_engine import RaySettings, score_feed_ray  # noqa: E402  (after the skip: needs ray)
 
 SENTENCES = [
     "Kazakhstan is not preparing for war, the Ministry of Defense said.",

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch.formats import input_format, output_format
-from batch.htmltext import decode_html, html_to_text
-from batch.readers import open_input
-from batch.records import BadRecord, FieldMap, Record
+from narrascope.batch.formats import input_format, output_format
+from narrascope.batch.htmltext import decode_html, html_to_text
+from narrascope.batch.readers import open_input
+from narrascope.batch.records import BadRecord, FieldMap, Record
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Steppe Wire</title><link>https://example.org/</link>

@@ -19,13 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch.cli import register
-from batch.records import FieldMap
-from batch.run import ScoreSettings, score_feed
-from batch.writers import read_output
-from model.classifier import NarrativeClassifier
-from model.documents import Document, ScoringOptions, score_documents
-from training.tiny import SAMPLE_SENTENCES
+from narrascope.batch.cli import register
+from narrascope.batch.records import FieldMap
+from narrascope.batch.run import ScoreSettings, score_feed
+from narrascope.batch.writers import read_output
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import Document, ScoringOptions, score_documents
+from narrascope.training.tiny import SAMPLE_SENTENCES
 
 SENTENCES = [
     *SAMPLE_SENTENCES,
@@ -292,7 +292,7 @@ def test_cli(
 
 
 def test_cli_is_wired_into_narrascope() -> None:
-    pytest.importorskip("serve.cli")
+    pytest.importorskip("narrascope.serve.cli")
     from narrascope.cli import build_parser
 
     args = build_parser().parse_args(["score", "--input", "a.jsonl", "--output", "b.jsonl"])
@@ -307,7 +307,7 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
 
 _RUNNER = """
 import argparse, sys
-from batch.cli import register
+from narrascope.batch.cli import register
 parser = argparse.ArgumentParser()
 register(parser.add_subparsers())
 args = parser.parse_args(sys.argv[1:])

@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from batch import parquet_parts
-from batch.writers import open_writer, prepare_output, read_output
+from narrascope.batch import parquet_parts
+from narrascope.batch.writers import open_writer, prepare_output, read_output
 
 
 def _row(i: int, **extra: Any) -> dict[str, Any]:

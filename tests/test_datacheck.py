@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from narrascope.dataset.check import NO_RULES, BalanceRules, check_dataset, validate_rows
 from tests.datafactory import article, sentence_rows, write_dataset
-from training.datacheck import NO_RULES, BalanceRules, check_dataset, validate_rows
 
 
 def _problems(tmp_path: Path, rows=None, articles=None, rules=NO_RULES) -> list[str]:  # noqa: ANN001

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.encoder import EncoderError, dequantize_q4_0, is_prepared, prepare_encoder
+from narrascope.training.encoder import EncoderError, dequantize_q4_0, is_prepared, prepare_encoder
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_missing_or_wrong_package_fails_clearly(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_checksum_mismatch_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import training.encoder as encoder
+    import narrascope.training.encoder as encoder
 
     fake = tmp_path / "e5-small-q4.bin"
     fake.write_bytes(b"E5S1 not the real file")
@@ -94,9 +94,9 @@ def test_head_only_training_on_real_sentences(tmp_path: Path, encoder_dir: Path)
     """Minute-scale end to end: real encoder, a slice of the committed dataset, pipeline-compatible output."""
     import json
 
-    from training.args import TrainingArguments
-    from training.finetune import train
-    from training.splits import resplit_dataset
+    from narrascope.dataset.splits import resplit_dataset
+    from narrascope.training.args import TrainingArguments
+    from narrascope.training.finetune import train
 
     data = Path(__file__).resolve().parents[1] / "data"
     (tmp_path / "data" / "sentences").mkdir(parents=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labels import KINDS, Taxonomy, TaxonomyError, load_taxonomy
+from narrascope.labels import KINDS, Taxonomy, TaxonomyError, load_taxonomy
 
 SHARED_DOC = Path(__file__).resolve().parents[2] / "shared" / "docs" / "taxonomy.md"
 

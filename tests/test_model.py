@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.aggregate import assess_risk
-from model.classifier import ModelFolderError, NarrativeClassifier
-from model.documents import Document, ScoringOptions, ScoringOptionsError, score_documents
+from narrascope.model.aggregate import assess_risk
+from narrascope.model.classifier import ModelFolderError, NarrativeClassifier
+from narrascope.model.documents import Document, ScoringOptions, ScoringOptionsError, score_documents
 
 KINDS = {"war_preparation": "claim", "border_buildup": "claim", "reassurance": "counter", "leader_praise": "framing"}
 LABELS = list(KINDS)

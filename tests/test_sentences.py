@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.language import detect_language
-from model.sentences import split_sentences
+from narrascope.model.language import detect_language
+from narrascope.model.sentences import split_sentences
 
 
 def _texts(text: str) -> list[str]:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from model.classifier import ModelFolderError, NarrativeClassifier
-from serve.app import create_app
-from serve.batcher import OverloadedError
-from serve.logs import JsonFormatter
-from serve.testing import isolated_settings
+from narrascope.model.classifier import ModelFolderError, NarrativeClassifier
+from narrascope.serve.app import create_app
+from narrascope.serve.batcher import OverloadedError
+from narrascope.serve.logs import JsonFormatter
+from narrascope.serve.testing import isolated_settings
 
 LIMITS = {"max_documents": 4, "max_document_chars": 3000, "max_body_bytes": 64 * 1024}
 TEXT = (

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serve.app import create_app
-from serve.auth import ApiKeyConfigError, parse_api_keys
-from serve.settings import UnsafeSettingsError, is_loopback
-from serve.testing import isolated_settings
+from narrascope.serve.app import create_app
+from narrascope.serve.auth import ApiKeyConfigError, parse_api_keys
+from narrascope.serve.settings import UnsafeSettingsError, is_loopback
+from narrascope.serve.testing import isolated_settings
 
 SCORER = "moderator-key-0123456789"
 ADMIN = "deploy-admin-key-0123456789"

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from model.classifier import NarrativeClassifier
-from model.documents import Document, DocumentResult, ScoringOptions, score_document_groups, score_documents
-from serve.batcher import MicroBatcher, OverloadedError
-from serve.metrics import ServiceMetrics
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import Document, DocumentResult, ScoringOptions, score_document_groups, score_documents
+from narrascope.serve.batcher import MicroBatcher, OverloadedError
+from narrascope.serve.metrics import ServiceMetrics
 
 TEXTS = [
     "Kazakhstan is preparing for war, anonymous channels claim.",

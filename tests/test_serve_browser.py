@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.paths import REPO_ROOT
-from serve.feedback_store import FeedbackStore
-from serve.testing import isolated_settings, running_server
+from narrascope.serve.testing import isolated_settings, running_server
 
 pytestmark = pytest.mark.browser
 

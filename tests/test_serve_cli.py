@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from serve import cli
-from serve.app import create_app
-from serve.settings import UnsafeSettingsError
+from narrascope.serve import cli
+from narrascope.serve.app import create_app
+from narrascope.serve.settings import UnsafeSettingsError
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def test_serve_starts_uvicorn_with_the_factory(tiny_model_dir: Path, monkeypatch
     monkeypatch.setattr("uvicorn.run", fake_run)
     args = parse(["serve", "--model", str(tiny_model_dir), "--port", "8123", "--workers", "2"])
     assert args.handler(args) == 0
-    assert captured["app"] == "serve.app:create_app" and captured["factory"] is True
+    assert captured["app"] == "narrascope.serve.app:create_app" and captured["factory"] is True
     assert (captured["host"], captured["port"], captured["workers"]) == ("127.0.0.1", 8123, 2)
     assert os.environ["NARRASCOPE_MODEL_DIR"] == str(tiny_model_dir.resolve())
     assert os.environ["WEB_CONCURRENCY"] == "2"
@@ -83,8 +83,8 @@ def test_serve_starts_uvicorn_with_the_factory(tiny_model_dir: Path, monkeypatch
 
 
 def test_narrascope_command_wires_serve_and_feedback() -> None:
-    pytest.importorskip("training.cli", reason="training.cli not written yet")
-    pytest.importorskip("batch.cli", reason="batch.cli not written yet")
+    pytest.importorskip("narrascope.training.cli", reason="training.cli not written yet")
+    pytest.importorskip("narrascope.batch.cli", reason="batch.cli not written yet")
     from narrascope.cli import build_parser
 
     args = build_parser().parse_args(["serve", "--port", "9000"])

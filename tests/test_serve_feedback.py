@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serve.app import create_app
-from serve.cli import register
-from serve.export import ExportValidationError, export_feedback, feedback_rows
-from serve.feedback_store import FeedbackRecord, FeedbackStore
-from serve.testing import isolated_settings
+from narrascope.dataset.feedback import ExportValidationError, export_feedback, feedback_rows
+from narrascope.dataset.feedback_store import FeedbackRecord, FeedbackStore
+from narrascope.serve.app import create_app
+from narrascope.serve.cli import register
+from narrascope.serve.testing import isolated_settings
 
 SENTENCE = "The Ministry of Defense called the reports fake."
 
@@ -137,7 +137,7 @@ def test_rows_follow_the_dataset_contract(filled_store: FeedbackStore) -> None:
 
 
 def test_export_writes_rows_that_pass_the_data_check(filled_store: FeedbackStore, tmp_path: Path) -> None:
-    from training.datacheck import validate_rows
+    from narrascope.dataset.check import validate_rows
 
     output = tmp_path / "out" / "feedback.jsonl"
     report = export_feedback(filled_store, output)

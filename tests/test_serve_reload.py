@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from model.classifier import NarrativeClassifier
-from serve.app import create_app
-from serve.registry import ModelValidationError, validate_classifier
-from serve.testing import isolated_settings
-from training.tiny import build_tiny_model_dir
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.serve.app import create_app
+from narrascope.serve.registry import ModelValidationError, validate_classifier
+from narrascope.serve.testing import isolated_settings
+from narrascope.training.tiny import build_tiny_model_dir
 
 TEXT = {"documents": [{"text": "Kazakhstan is preparing for war. The law is defensive."}]}
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from narrascope.dataset.interchange import InterchangeError, read_rows, write_rows
+from narrascope.dataset.rows import load_sentences, row_from_json
+from narrascope.dataset.splits import assign_splits, resplit_dataset
 from tests.datafactory import sentence_rows, write_dataset
-from training.dataset import load_sentences, row_from_json
-from training.interchange import InterchangeError, read_rows, write_rows
-from training.splits import assign_splits, resplit_dataset
 
 
 def _rows(n: int = 40):  # noqa: ANN202

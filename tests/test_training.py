@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.classifier import NarrativeClassifier
+from narrascope.dataset.rows import load_sentences
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.training.args import TrainingArguments
+from narrascope.training.finetune import train
+from narrascope.training.metrics import multilabel_report
 from tests.datafactory import write_dataset
-from training.args import TrainingArguments
-from training.dataset import load_sentences
-from training.finetune import train
-from training.metrics import multilabel_report
 
 FAST = {
     "batch_size": 8,
@@ -118,7 +118,7 @@ def test_training_arguments_are_validated(raw: dict, message: str) -> None:
 
 
 def test_thresholds_tuned_per_label() -> None:
-    from training.thresholds import tune_thresholds
+    from narrascope.training.thresholds import tune_thresholds
 
     probs = np.array([[0.2, 0.9], [0.3, 0.8], [0.1, 0.2], [0.05, 0.1]] * 3)
     gold = np.array([[1, 1], [1, 1], [0, 0], [0, 0]] * 3).astype(bool)
@@ -128,7 +128,7 @@ def test_thresholds_tuned_per_label() -> None:
 
 
 def test_eval_report_with_baselines_plots_and_articles(trained: Path, data_dir: Path, tmp_path: Path) -> None:
-    from training.evaluate import run_evaluation
+    from narrascope.training.evaluate import run_evaluation
 
     result = run_evaluation(trained, data_dir, tmp_path / "eval", progress=False)
     report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
@@ -143,7 +143,7 @@ def test_eval_report_with_baselines_plots_and_articles(trained: Path, data_dir: 
 
 
 def test_cli_data_commands_round_trip(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from training.cli import cmd_data_check, cmd_data_export, cmd_data_import
+    from narrascope.training.cli import cmd_data_check, cmd_data_export, cmd_data_import
 
     out = tmp_path / "export.json"
     ns = argparse.Namespace(format="labelstudio", split="dev", lang="kk", data=data_dir, output=out, force=False)
@@ -161,8 +161,8 @@ def test_cli_data_commands_round_trip(tmp_path: Path, data_dir: Path, capsys: py
 
 def test_split_targets_follow_the_requested_label_columns(data_dir: Path) -> None:
     """Eval asks for the model's labels: a reordered or shrunken label set must not misalign gold columns."""
-    from labels import load_taxonomy
-    from training.finetune import load_splits
+    from narrascope.labels import load_taxonomy
+    from narrascope.training.finetune import load_splits
 
     taxonomy = load_taxonomy()
     default = load_splits(data_dir, taxonomy)["dev"]

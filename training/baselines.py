@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from training.embeddings import encode_frozen, mean_pooling
-from training.finetune import SplitData
-from training.thresholds import tune_thresholds
+from narrascope.training.embeddings import encode_frozen, mean_pooling
+from narrascope.training.finetune import SplitData
+from narrascope.training.thresholds import tune_thresholds
 
 
 def _fit_predict_lr(train_x: Any, train_y: np.ndarray, others: list[Any], seed: int) -> list[np.ndarray]:

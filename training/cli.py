@@ -79,14 +79,14 @@ def register(sub: Any) -> None:
 
 
 def cmd_labelstudio_config(args: argparse.Namespace) -> int:
-    from training.interchange import labelstudio_config
+    from narrascope.dataset.interchange import labelstudio_config
 
     _out(labelstudio_config())
     return 0
 
 
 def cmd_encoder_prepare(args: argparse.Namespace) -> int:
-    from training.encoder import prepare_encoder
+    from narrascope.training.encoder import prepare_encoder
 
     folder = prepare_encoder(args.output, force=args.force)
     _out(f"encoder ready: {folder}")
@@ -94,7 +94,7 @@ def cmd_encoder_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from training.datacheck import check_dataset
+    from narrascope.dataset.check import check_dataset
 
     report = check_dataset(args.data)
     _out(report.table)
@@ -106,7 +106,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
 
 
 def cmd_data_split(args: argparse.Namespace) -> int:
-    from training.splits import resplit_dataset
+    from narrascope.dataset.splits import resplit_dataset
 
     counts = resplit_dataset(args.data, seed=args.seed)
     _out(json.dumps(counts))
@@ -119,8 +119,8 @@ def _refuse_overwrite(path: Path, force: bool) -> None:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
-    from training.dataset import write_jsonl
-    from training.interchange import read_rows
+    from narrascope.dataset.interchange import read_rows
+    from narrascope.dataset.rows import write_jsonl
 
     _refuse_overwrite(args.output, args.force)
     rows = read_rows(args.input, args.format)
@@ -130,8 +130,8 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:
-    from training.dataset import load_sentences
-    from training.interchange import write_rows
+    from narrascope.dataset.interchange import write_rows
+    from narrascope.dataset.rows import load_sentences
 
     _refuse_overwrite(args.output, args.force)
     rows = [
@@ -145,8 +145,8 @@ def cmd_data_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.args import TrainingArguments
-    from training.finetune import train
+    from narrascope.training.args import TrainingArguments
+    from narrascope.training.finetune import train
 
     raw: dict[str, Any] = TrainingArguments.from_file(args.config).to_dict() if args.config else {}
     for name, value in (
@@ -169,7 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from training.evaluate import run_evaluation
+    from narrascope.training.evaluate import run_evaluation
 
     output = args.output or Path(args.model) / "eval"
     result = run_evaluation(

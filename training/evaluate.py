@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from labels import load_taxonomy
-from model.classifier import NarrativeClassifier
-from model.documents import Document, ScoringOptions, score_documents
-from training.dataset import load_articles
-from training.finetune import load_splits, machine_description
-from training.metrics import multilabel_report, report_by_language
-from training.thresholds import GRID, apply_thresholds
+from narrascope.dataset.rows import load_articles
+from narrascope.labels import load_taxonomy
+from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.documents import Document, ScoringOptions, score_documents
+from narrascope.training.finetune import load_splits, machine_description
+from narrascope.training.metrics import multilabel_report, report_by_language
+from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _plots(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from training.metrics import f1_score_1d
+    from narrascope.training.metrics import f1_score_1d
 
     files = []
     langs = list(test_report["per_language"])
@@ -123,8 +123,8 @@ def _plots(
 def run_evaluation(
     model_dir: Path, data_dir: Path, output: Path, baselines: bool = True, progress: bool = True
 ) -> dict[str, Any]:
-    from training.baselines import embedding_baseline, tfidf_baseline
-    from training.encoder import resolve_base_model
+    from narrascope.training.baselines import embedding_baseline, tfidf_baseline
+    from narrascope.training.encoder import resolve_base_model
 
     output.mkdir(parents=True, exist_ok=True)
     classifier = NarrativeClassifier.load(model_dir)

@@ -24,13 +24,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from labels import Taxonomy, load_taxonomy
-from model.classifier import ModelInfo, NarrativeClassifier, pad_batch
-from training.args import TrainingArguments
-from training.dataset import SentenceRow, data_hash, load_sentences
-from training.metrics import report_by_language
-from training.package import configure_labels, save_model_folder
-from training.thresholds import apply_thresholds, tune_thresholds
+from narrascope.dataset.rows import SentenceRow, data_hash, load_sentences
+from narrascope.labels import Taxonomy, load_taxonomy
+from narrascope.model.classifier import ModelInfo, NarrativeClassifier, pad_batch
+from narrascope.training.args import TrainingArguments
+from narrascope.training.metrics import report_by_language
+from narrascope.training.package import configure_labels, save_model_folder
+from narrascope.training.thresholds import apply_thresholds, tune_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def train(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train, pick the best dev epoch, tune thresholds on dev, score test, write the model folder."""
-    from training.encoder import resolve_base_model
+    from narrascope.training.encoder import resolve_base_model
 
     args = args or TrainingArguments()
     taxonomy = taxonomy or load_taxonomy()
@@ -211,12 +211,12 @@ def train(
     checkpoints = Path(str(output) + ".checkpoints")
 
     if args.mode == "head-only":
-        from training.headonly import train_head
+        from narrascope.training.headonly import train_head
 
         history = train_head(model, tokenizer, splits, args, taxonomy, progress=progress)
     else:
         history = []
-        from training.headonly import supports_head_only, train_head
+        from narrascope.training.headonly import supports_head_only, train_head
 
         resuming = resume and (checkpoints / "last" / "state.json").is_file()
         if args.head_warmup and supports_head_only(model) and not resuming:

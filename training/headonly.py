@@ -12,9 +12,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from labels import Taxonomy
-from training.args import TrainingArguments
-from training.embeddings import cls_pooling, encode_frozen
+from narrascope.labels import Taxonomy
+from narrascope.training.args import TrainingArguments
+from narrascope.training.embeddings import cls_pooling, encode_frozen
 
 
 def supports_head_only(model: Any) -> bool:
@@ -32,7 +32,7 @@ def train_head(
     taxonomy: Taxonomy,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    from training.finetune import positive_weights
+    from narrascope.training.finetune import positive_weights
 
     if not supports_head_only(model):
         raise ValueError(

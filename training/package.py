@@ -18,10 +18,10 @@ from typing import Any
 import torch
 import transformers
 
-from labels import Taxonomy
-from model.classifier import CONFIG_KEY, METADATA_FILE
 from narrascope import __version__
-from training.modelcard import render_model_card
+from narrascope.labels import Taxonomy
+from narrascope.model.classifier import CONFIG_KEY, METADATA_FILE
+from narrascope.training.modelcard import render_model_card
 
 
 def configure_labels(config: Any, taxonomy: Taxonomy) -> None:

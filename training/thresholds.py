@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from training.metrics import f1_score_1d
+from narrascope.training.metrics import f1_score_1d
 
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from labels import Taxonomy, load_taxonomy
-from training.package import configure_labels, save_model_folder
+from narrascope.labels import Taxonomy, load_taxonomy
+from narrascope.training.package import configure_labels, save_model_folder
 
 # Plain sentences in the four languages, public so tests can build documents in the tokenizer's vocabulary.
 SAMPLE_SENTENCES = [

@@ -1,1 +1,1 @@
-"""One router per resource; ``serve.app`` only includes them."""
+"""One router per resource; ``narrascope.serve.app`` only includes them."""

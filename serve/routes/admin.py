@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from serve.auth import require_scope
-from serve.deps import Service, get_service
-from serve.schemas import ReloadRequest, ReloadResponse
+from narrascope.serve.auth import require_scope
+from narrascope.serve.deps import Service, get_service
+from narrascope.serve.schemas import ReloadRequest, ReloadResponse
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

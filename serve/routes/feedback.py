@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from serve.auth import Principal, require_scope
-from serve.deps import Service, get_service
-from serve.feedback_store import FeedbackRecord
-from serve.logs import request_id_var
-from serve.schemas import FeedbackAck, FeedbackIn, check_feedback
-from serve.settings import Settings, get_settings
+from narrascope.dataset.feedback_store import FeedbackRecord
+from narrascope.serve.auth import Principal, require_scope
+from narrascope.serve.deps import Service, get_service
+from narrascope.serve.logs import request_id_var
+from narrascope.serve.schemas import FeedbackAck, FeedbackIn, check_feedback
+from narrascope.serve.settings import Settings, get_settings
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 require_feedback = require_scope("feedback")

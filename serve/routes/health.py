@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from serve.deps import Service, get_service
-from serve.schemas import HealthOut
+from narrascope.serve.deps import Service, get_service
+from narrascope.serve.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 

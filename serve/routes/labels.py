@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from serve.auth import require_scope
-from serve.deps import get_registry
-from serve.registry import ModelRegistry
-from serve.schemas import LabelsResponse
+from narrascope.serve.auth import require_scope
+from narrascope.serve.deps import get_registry
+from narrascope.serve.registry import ModelRegistry
+from narrascope.serve.schemas import LabelsResponse
 
 router = APIRouter(prefix="/v1", tags=["model"])
 

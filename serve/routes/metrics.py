@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from serve.deps import get_metrics
-from serve.metrics import ServiceMetrics
+from narrascope.serve.deps import get_metrics
+from narrascope.serve.metrics import ServiceMetrics
 
 router = APIRouter(tags=["health"])
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from serve.auth import require_scope
-from serve.deps import get_scorer
-from serve.schemas import ScoreRequest, ScoreResponse, check_limits
-from serve.scoring import Scorer
-from serve.settings import Settings, get_settings
+from narrascope.serve.auth import require_scope
+from narrascope.serve.deps import get_scorer
+from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_limits
+from narrascope.serve.scoring import Scorer
+from narrascope.serve.settings import Settings, get_settings
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 

@@ -12,7 +12,7 @@ import hashlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from training.dataset import (
+from narrascope.dataset.rows import (
     SentenceRow,
     iter_jsonl,
     load_articles,

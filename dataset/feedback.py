@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.language import detect_language
-from model.sentences import split_sentences
-from serve.feedback_store import FeedbackStore, StoredFeedback
+from narrascope.dataset.feedback_store import FeedbackStore, StoredFeedback
+from narrascope.model.language import detect_language
+from narrascope.model.sentences import split_sentences
 
 REGISTER = "moderator_feedback"
 SOURCE = "feedback"
@@ -73,7 +73,7 @@ def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]]
     "Same text" is the data check's own near-duplicate key, so two corrections the check would reject as
     duplicates collapse here into the later one instead of failing the export.
     """
-    from training.dataset import normalize_text  # imported lazily: serving does not need training code
+    from narrascope.dataset.rows import normalize_text  # imported lazily: serving does not need training code
 
     latest: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
@@ -94,7 +94,7 @@ def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]]
 
 
 def _default_validator() -> Validator:
-    from training.datacheck import validate_rows  # imported lazily: serving does not need training code
+    from narrascope.dataset.check import validate_rows  # imported lazily: serving does not need training code
 
     return validate_rows
 

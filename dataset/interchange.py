@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labels import Taxonomy, load_taxonomy
-from training.datacheck import validate_rows
-from training.dataset import SENTENCE_FIELDS, iter_jsonl, write_jsonl
+from narrascope.dataset.check import validate_rows
+from narrascope.dataset.rows import SENTENCE_FIELDS, iter_jsonl, write_jsonl
+from narrascope.labels import Taxonomy, load_taxonomy
 
 FORMATS = ("labelstudio", "doccano")
 FROM_NAME = "narratives"

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labels import Taxonomy, load_taxonomy
-from training.dataset import (
+from narrascope.dataset.rows import (
     LANGUAGES,
     REGISTERS,
     SENTENCE_FIELDS,
@@ -28,6 +27,7 @@ from training.dataset import (
     row_from_json,
     sentence_files,
 )
+from narrascope.labels import Taxonomy, load_taxonomy
 
 
 @dataclass(frozen=True)
