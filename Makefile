@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MODEL ?= $(shell $(PYTHON) -c "import os,pathlib;print(pathlib.Path(os.environ.get('NARRASCOPE_HOME') or pathlib.Path.home()/'.cache'/'narrascope')/'models'/'default')")
 
-.PHONY: run setup model serve test lint typecheck datacheck pytest browser bench clean
+.PHONY: run setup model serve test test-all lint typecheck datacheck pytest browser bench clean
 
 ## Fresh machine -> environment, embedded encoder, default model (trained once), service on http://$(HOST):$(PORT)
 run: model serve
@@ -57,6 +57,10 @@ datacheck: setup
 
 pytest: setup
 	$(BIN)/python -m pytest -q
+
+## Everything `make test` runs plus the slow integration tests with the real embedded encoder (minutes more)
+test-all: setup browser lint typecheck datacheck
+	$(BIN)/python -m pytest -q -m ""
 
 # Debian chromium for the browser test (needs root, as on CI); without it that one test is skipped with a reason.
 browser:

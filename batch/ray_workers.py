@@ -19,6 +19,7 @@ from ray.data.datasource import FileBasedDatasource
 from narrascope.batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
 from narrascope.batch.scoring import default_options, score_records
 from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.threads import use_threads
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ class ScoreActor:
             import ray
 
             folder = _materialise_model(ray.get(model_files[0]))
-        self.classifier = NarrativeClassifier.load(folder, device=device, num_threads=threads)
+        use_threads(threads)  # an actor owns its worker process; its CPU share is its thread count
+        self.classifier = NarrativeClassifier.load(folder, device=device)
         self.input_kind = input_kind
         self.fields = fields
         self.options = default_options(evidence_per_label)

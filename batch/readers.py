@@ -14,6 +14,7 @@ import io
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
@@ -81,7 +82,21 @@ def require_columns(names: list[str], location: str, fields: FieldMap, what: str
 
 def read_csv(stream: IO[bytes], location: str, fields: FieldMap, delimiter: str = ",") -> Iterator[Item]:
     """Rows as mappings by header; bad bytes and ragged rows become bad records, not a crash."""
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    with _csv_field_limit(CSV_FIELD_LIMIT):
+        yield from _csv_rows(stream, location, fields, delimiter)
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """The csv module's field limit is process-wide; raise it only while this file is read, then restore it."""
+    previous = csv.field_size_limit(max(csv.field_size_limit(), limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_rows(stream: IO[bytes], location: str, fields: FieldMap, delimiter: str) -> Iterator[Item]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)

@@ -21,6 +21,7 @@ from narrascope.batch.sink import ErrorLog, ResultSink, Summary
 from narrascope.batch.writers import OutputState, open_writer, prepare_output
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.documents import ScoringOptions
+from narrascope.model.threads import use_threads
 from narrascope.paths import default_model_dir
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class ScoreSettings:
 
 
 def load_classifier(settings: ScoreSettings) -> NarrativeClassifier:
-    return NarrativeClassifier.load(settings.model_dir(), device=settings.device, num_threads=settings.threads)
+    """The job's model; a batch job owns its process, so it also sets the process's torch threads here."""
+    use_threads(settings.threads)
+    return NarrativeClassifier.load(settings.model_dir(), device=settings.device)
 
 
 def open_job(settings: ScoreSettings, stdin: IO[bytes] | None = None) -> tuple[InputSource, OutputState]:

@@ -42,6 +42,7 @@ from narrascope.batch.run import ScoreSettings, score_feed  # noqa: E402
 from narrascope.model.classifier import NarrativeClassifier  # noqa: E402
 from narrascope.model.documents import Document, ScoringOptions, score_documents  # noqa: E402
 from narrascope.model.sentences import split_sentences  # noqa: E402
+from narrascope.model.threads import use_threads  # noqa: E402
 from narrascope.paths import default_data_dir, default_model_dir  # noqa: E402
 
 FALLBACK_SENTENCES = {
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         model_dir, model_name = resolve_model(args.model, work)
         feed = work / "feed.jsonl"
         generate_feed(feed, args.docs, args.seed, default_data_dir())
-        classifier = NarrativeClassifier.load(model_dir, num_threads=args.threads)
+        use_threads(args.threads)
+        classifier = NarrativeClassifier.load(model_dir)
         # Warm-up outside the clock (first forward passes allocate).
         score_documents(classifier, [Document("w", "Warm up. Twice.")], ScoringOptions(include_sentences=False))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +141,12 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: {exc}") from None
 
 
-@lru_cache(maxsize=8)
-def _load_cached(path: str) -> Taxonomy:
-    with open(path, encoding="utf-8") as handle:
-        return Taxonomy.from_dict(yaml.safe_load(handle), source=path)
-
-
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
-    """Load and validate a taxonomy file (the packaged default when ``path`` is None)."""
-    return _load_cached(str(Path(path) if path else DEFAULT_PATH))
+    """Load and validate a taxonomy file (the packaged default when ``path`` is None).
+
+    Read afresh on every call: the file is small, and a process-wide cache would hide a researcher's edit
+    from a long-lived process (a notebook, the service's reload) without any sign.
+    """
+    source = str(Path(path) if path else DEFAULT_PATH)
+    with open(source, encoding="utf-8") as handle:
+        return Taxonomy.from_dict(yaml.safe_load(handle), source=source)

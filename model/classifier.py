@@ -7,7 +7,6 @@ from code, so a served model always agrees with the run that trained it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,13 +47,6 @@ class ModelInfo:
         }
 
 
-def _default_threads() -> int:
-    """One intra-op thread per core, divided among server workers so they do not oversubscribe."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-    return max(1, cores // max(1, workers))
-
-
 class NarrativeClassifier:
     """A sentence-level multi-label classifier read from a ``save_pretrained`` folder."""
 
@@ -83,13 +75,13 @@ class NarrativeClassifier:
         self.device = device
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None, num_threads: int | None = None) -> NarrativeClassifier:
+    def load(cls, path: str | Path, device: str | None = None) -> NarrativeClassifier:
+        """Read a model folder. Thread counts are the process owner's choice (see ``model.threads``), not ours."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise ModelFolderError(f"{folder}: no config.json; not a model folder (train one with narrascope train)")
-        torch.set_num_threads(num_threads or _default_threads())
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
         tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from narrascope import __version__
 from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.threads import use_threads
 from narrascope.serve.auth import Authenticator, load_api_keys
 from narrascope.serve.batcher import MicroBatcher
 from narrascope.serve.deps import Service
@@ -43,7 +44,7 @@ def _loader(settings: Settings) -> Loader:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # progress bars would break the one-JSON-object-per-line logs
-        return NarrativeClassifier.load(path, device=settings.device, num_threads=settings.num_threads)
+        return NarrativeClassifier.load(path, device=settings.device)
 
     return load
 
@@ -53,6 +54,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model once, start the batch worker and open the store; drain and close on shutdown."""
     settings: Settings = app.state.settings
     metrics: ServiceMetrics = app.state.metrics
+    # This worker process is ours: split the cores among the configured workers so they do not oversubscribe.
+    threads = use_threads(settings.num_threads, settings.workers)
     registry = ModelRegistry(_loader(settings))
     registry.on_swap.append(lambda classifier: metrics.set_model(classifier.info))
     await registry.load_initial(settings.model_dir)
@@ -79,7 +82,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.service = service
     logger.info(
         "service ready",
-        extra={"auth": app.state.authenticator.enabled, "host": settings.host, "max_wait_ms": settings.max_wait_ms},
+        extra={
+            "auth": app.state.authenticator.enabled,
+            "host": settings.host,
+            "max_wait_ms": settings.max_wait_ms,
+            "threads": threads,
+        },
     )
     try:
         yield

@@ -1,8 +1,8 @@
 """``narrascope serve`` and ``narrascope feedback export``: thin wrappers over importable functions.
 
 Settings come from ``NARRASCOPE_*`` variables; flags override them. Uvicorn is started with the app factory
-(``narrascope.serve.app:create_app``) so that several workers and auto-reload work; flags reach the worker processes
-through the same environment variables the settings read.
+(``narrascope.serve.app:create_app``) only when several workers or auto-reload need it; flags then reach the
+worker processes through the same environment variables the settings read. One worker gets the app object.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--model", type=Path, help="model folder (default: the one narrascope train writes)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes, each with its own model")
+    serve.add_argument("--workers", type=int, help="worker processes, each with its own model (default 1)")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     serve.add_argument(
         "--force", action="store_true", help="allow a non-loopback bind without API keys (unauthenticated)"
@@ -66,6 +66,8 @@ def serve_settings(args: argparse.Namespace) -> Settings:
         overrides["allow_unauthenticated"] = True
     if args.log_level:
         overrides["log_level"] = args.log_level
+    if args.workers is not None:
+        overrides["workers"] = args.workers
     overrides["log_json"] = True
     settings = Settings(**overrides)
     if not settings.model_dir.exists():
@@ -74,49 +76,63 @@ def serve_settings(args: argparse.Namespace) -> Settings:
                 f"no model at {settings.model_dir}; run `narrascope train` first, or pass --model DIR"
             )
         raise FileNotFoundError(f"model folder {settings.model_dir} does not exist")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {args.workers}")
     settings.check_bind_safety()
     return settings
 
 
-def _export_to_env(settings: Settings, workers: int) -> None:
-    """Hand the effective settings to worker processes, which build their app from the environment."""
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The ``NARRASCOPE_*`` variables from which a uvicorn worker process rebuilds these exact settings.
+
+    Several workers (or ``--reload``) mean uvicorn spawns processes that import the app factory by name, and
+    their environment is the only channel into them; one worker gets the app object and needs none of this.
+    """
     env = {
         "MODEL_DIR": str(settings.model_dir.resolve()),
         "HOST": settings.host,
         "PORT": str(settings.port),
+        "WORKERS": str(settings.workers),
         "ALLOW_UNAUTHENTICATED": "1" if settings.allow_unauthenticated else "0",
         "LOG_JSON": "1",
         "LOG_LEVEL": settings.log_level,
     }
-    for key, value in env.items():
-        os.environ[ENV_PREFIX + key] = value
-    os.environ["WEB_CONCURRENCY"] = str(workers)  # the classifier divides cores among workers
+    return {ENV_PREFIX + key: value for key, value in env.items()}
 
 
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from narrascope.serve.app import create_app
     from narrascope.serve.logs import configure_logging
 
     settings = serve_settings(args)
     configure_logging(settings.log_level)
-    _export_to_env(settings, args.workers)
     logger.info(
         "starting",
-        extra={"host": settings.host, "port": settings.port, "workers": args.workers, "model": str(settings.model_dir)},
+        extra={
+            "host": settings.host,
+            "port": settings.port,
+            "workers": settings.workers,
+            "model": str(settings.model_dir),
+        },
     )
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,  # the app logs one structured line per request itself
+        "timeout_graceful_shutdown": 30,
+    }
+    if settings.workers == 1 and not args.reload:
+        uvicorn.run(create_app(settings), **common)
+        return 0
+    # This process only supervises the workers; handing them the settings is what its environment is for.
+    os.environ.update(worker_environment(settings))
     uvicorn.run(
         "narrascope.serve.app:create_app",
         factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers if not args.reload else None,
+        workers=settings.workers if not args.reload else None,
         reload=args.reload,
-        log_config=None,
-        access_log=False,  # the app logs one structured line per request itself
-        timeout_graceful_shutdown=30,
+        **common,
     )
     return 0
 

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="bind address; non-loopback needs API keys or an override")
     port: int = Field(default=8000, ge=0, le=65535)
     device: str | None = Field(default=None, description="torch device; default cuda when available, else cpu")
+    workers: int = Field(default=1, ge=1, description="worker processes, each with its own model (narrascope serve)")
     num_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; default cores/workers")
 
     api_keys: SecretStr | None = Field(

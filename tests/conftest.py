@@ -17,4 +17,4 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_model_dir: Path) -> NarrativeClassifier:
-    return NarrativeClassifier.load(tiny_model_dir, num_threads=1)
+    return NarrativeClassifier.load(tiny_model_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -114,6 +115,17 @@ def test_csv_and_tsv(tmp_path: Path) -> None:
     tsv = tmp_path / "rows.tsv"
     tsv.write_text("id\ttext\nt1\tTab separated.\n", encoding="utf-8")
     assert [r.id for r in _records(list(open_input(str(tsv))))] == ["t1"]
+
+
+def test_csv_reads_long_fields_without_changing_the_process_limit(tmp_path: Path) -> None:
+    """A 1 MB article in one cell is read; the csv module's process-wide limit is restored afterwards."""
+    path = tmp_path / "long.csv"
+    body = "Word " * 200_000
+    path.write_text(f"id,text\nlong,{body}\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    assert before < len(body)
+    assert [len(r.text) for r in _records(list(open_input(str(path))))] == [len(body)]
+    assert csv.field_size_limit() == before
 
 
 def test_csv_without_text_column_fails_fast(tmp_path: Path) -> None:

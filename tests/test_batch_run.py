@@ -292,7 +292,6 @@ def test_cli(
 
 
 def test_cli_is_wired_into_narrascope() -> None:
-    pytest.importorskip("narrascope.serve.cli")
     from narrascope.cli import build_parser
 
     args = build_parser().parse_args(["score", "--input", "a.jsonl", "--output", "b.jsonl"])

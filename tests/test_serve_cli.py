@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from narrascope.serve import cli
@@ -18,20 +19,17 @@ from narrascope.serve.settings import UnsafeSettingsError
 
 
 @pytest.fixture(autouse=True)
-def clean_env(tmp_path: Path) -> Iterator[None]:
-    """No developer NARRASCOPE_* variable leaks in, none set by ``narrascope serve`` leaks out."""
-    saved = dict(os.environ)
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No developer NARRASCOPE_* variable leaks in; logging handlers set by ``narrascope serve`` are undone."""
     for name in list(os.environ):
-        if name.startswith("NARRASCOPE_") or name == "WEB_CONCURRENCY":
-            del os.environ[name]
-    os.environ["NARRASCOPE_HOME"] = str(tmp_path / "home")
+        if name.startswith("NARRASCOPE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NARRASCOPE_HOME", str(tmp_path / "home"))
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         root.handlers[:] = handlers
         root.setLevel(level)
 
@@ -62,29 +60,45 @@ def test_public_bind_needs_keys_or_force(tiny_model_dir: Path, monkeypatch: pyte
     assert cli.serve_settings(parse(base)).host == "0.0.0.0"
 
 
-def test_serve_starts_uvicorn_with_the_factory(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_worker_gets_the_app_object_and_leaves_the_environment_alone(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     captured: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: captured.update(kwargs, app=app))
+    before = dict(os.environ)
+    args = parse(["serve", "--model", str(tiny_model_dir), "--port", "8123"])
+    assert args.handler(args) == 0
+    assert isinstance(captured["app"], FastAPI) and "factory" not in captured
+    assert (captured["host"], captured["port"]) == ("127.0.0.1", 8123)
+    assert captured["app"].state.settings.model_dir == tiny_model_dir
+    assert dict(os.environ) == before
 
-    def fake_run(app: str, **kwargs: Any) -> None:
-        captured.update(kwargs, app=app)
 
-    monkeypatch.setattr("uvicorn.run", fake_run)
+def test_several_workers_rebuild_the_settings_from_the_environment(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captured: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: captured.update(kwargs, app=app))
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # run_serve hands its settings to the workers here
     args = parse(["serve", "--model", str(tiny_model_dir), "--port", "8123", "--workers", "2"])
     assert args.handler(args) == 0
     assert captured["app"] == "narrascope.serve.app:create_app" and captured["factory"] is True
     assert (captured["host"], captured["port"], captured["workers"]) == ("127.0.0.1", 8123, 2)
-    assert os.environ["NARRASCOPE_MODEL_DIR"] == str(tiny_model_dir.resolve())
-    assert os.environ["WEB_CONCURRENCY"] == "2"
-    # A worker process builds its app from that environment alone.
+    assert "WEB_CONCURRENCY" not in os.environ
+    # A worker process builds its app from that environment alone, with the workers' share of the cores.
     monkeypatch.setenv("NARRASCOPE_FEEDBACK_URL", f"sqlite:///{tiny_model_dir.parent / 'cli-fb.sqlite'}")
     monkeypatch.setenv("NARRASCOPE_NUM_THREADS", "1")
     with TestClient(create_app()) as client:
+        assert client.app.state.settings.workers == 2  # type: ignore[attr-defined]
         assert client.get("/readyz").json()["model"]["name"] == "tiny-random"
 
 
+def test_zero_workers_is_refused_naming_the_setting(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        cli.serve_settings(parse(["serve", "--model", str(tiny_model_dir), "--workers", "0"]))
+
+
 def test_narrascope_command_wires_serve_and_feedback() -> None:
-    pytest.importorskip("narrascope.training.cli", reason="training.cli not written yet")
-    pytest.importorskip("narrascope.batch.cli", reason="batch.cli not written yet")
     from narrascope.cli import build_parser
 
     args = build_parser().parse_args(["serve", "--port", "9000"])

@@ -41,11 +41,11 @@ def trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, tiny_model
 
 def test_overfit_save_reload_compare(trained: Path, data_dir: Path, tiny_model_dir: Path) -> None:
     rows = [row for row in load_sentences(data_dir) if row.split == "train"]
-    classifier = NarrativeClassifier.load(trained, num_threads=1)
+    classifier = NarrativeClassifier.load(trained)
     probs = classifier.predict_proba([row.text for row in rows])
     gold = np.array([[label in row.labels for label in classifier.labels] for row in rows])
     pred = probs >= np.array([classifier.thresholds[label] for label in classifier.labels])
-    untrained = NarrativeClassifier.load(tiny_model_dir, num_threads=1).predict_proba([row.text for row in rows]) >= 0.5
+    untrained = NarrativeClassifier.load(tiny_model_dir).predict_proba([row.text for row in rows]) >= 0.5
     fitted = multilabel_report(gold, pred, classifier.labels)["summary"]["micro_f1"]
     assert fitted >= 0.8
     assert fitted >= multilabel_report(gold, untrained, classifier.labels)["summary"]["micro_f1"] + 0.5
