@@ -16,7 +16,7 @@ from fastapi import Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from narrascope.paths import default_model_dir, home
+from narrascope.paths import default_feedback_url, default_model_dir
 
 ENV_PREFIX = "NARRASCOPE_"
 
@@ -101,8 +101,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_feedback_url(self) -> str:
-        """The store URL; the SQLite default lives in the cache root, beside the models, outside git."""
-        return self.feedback_url or f"sqlite:///{home() / 'feedback.sqlite'}"
+        """The store URL: the setting, else the default shared with ``narrascope data feedback``."""
+        return self.feedback_url or default_feedback_url()
 
     def forward_tokens_for(self, device: str) -> int:
         """Measured on CPU (bench/RESULTS.md): one padded 8192-token pass is slower than scoring requests one

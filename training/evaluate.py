@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from narrascope.dataset.rows import load_articles
+from narrascope.dataset.splits import load_splits
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.documents import Document, ScoringOptions, score_documents
-from narrascope.training.finetune import load_splits, machine_description
+from narrascope.training.finetune import machine_description
 from narrascope.training.metrics import multilabel_report, report_by_language
 from narrascope.training.thresholds import GRID, apply_thresholds
 
