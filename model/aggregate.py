@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-RISK_LEVELS = ("none", "debunk", "low", "high")
-
 
 @dataclass(frozen=True)
 class Evidence:

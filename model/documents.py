@@ -6,7 +6,7 @@ the same model gives the same results on either path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,6 @@ class DocumentResult:
     evidence: dict[str, list[Evidence]]
     sentences: list[SentenceResult] | None = None
     n_sentences: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -96,7 +96,6 @@ class MicroBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = True
-        self.batches_run = 0
 
     @property
     def running(self) -> bool:
@@ -190,7 +189,6 @@ class MicroBatcher:
                 self._executor, lambda: self._score_fn(classifier, groups, max_batch_tokens=self.forward_batch_tokens)
             )
         finally:
-            self.batches_run += 1
             if self._metrics is not None:
                 self._metrics.inference_seconds.observe(time.perf_counter() - started)
         for job, own in zip(live, results, strict=True):
