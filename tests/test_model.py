@@ -56,7 +56,7 @@ def test_thresholds_and_kinds_come_from_the_folder(tiny_model_dir: Path, tmp_pat
         tmp_path / "model",
         lambda c: c["narrascope"]["thresholds"].update(reassurance=0.37, war_preparation=0),
     )
-    classifier = NarrativeClassifier.load(folder, num_threads=1)
+    classifier = NarrativeClassifier.load(folder)
     assert classifier.thresholds["reassurance"] == 0.37 and classifier.thresholds["war_preparation"] == 0.0
     assert classifier.kinds["war_preparation"] == "claim"
     described = {item["id"]: item for item in classifier.describe_labels()}

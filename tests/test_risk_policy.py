@@ -61,13 +61,13 @@ def test_training_saves_the_policy_in_the_folder_and_its_card(tmp_path: Path) ->
     assert json.loads((folder / "narrascope.json").read_text())["risk_policy"] == policy.to_dict()
     card = (folder / "README.md").read_text()
     assert "**2.0x**" in card and "**0.65**" in card
-    loaded = NarrativeClassifier.load(folder, num_threads=1)
+    loaded = NarrativeClassifier.load(folder)
     assert loaded.risk_policy == policy and loaded.info.risk_policy_source == "model folder"
 
 
 def test_the_saved_policy_decides_the_verdict(tiny_model_dir: Path, tmp_path: Path) -> None:
-    strict = NarrativeClassifier.load(_folder(tiny_model_dir, tmp_path / "strict", _set_policy(1.0)), num_threads=1)
-    lenient = NarrativeClassifier.load(_folder(tiny_model_dir, tmp_path / "lenient", _set_policy(0.0)), num_threads=1)
+    strict = NarrativeClassifier.load(_folder(tiny_model_dir, tmp_path / "strict", _set_policy(1.0)))
+    lenient = NarrativeClassifier.load(_folder(tiny_model_dir, tmp_path / "lenient", _set_policy(0.0)))
     doc = [Document("x", TEXT)]
     assert score_documents(strict, doc)[0].risk.level == "low"
     assert score_documents(lenient, doc)[0].risk.level == "high"
@@ -81,7 +81,7 @@ def test_old_folder_without_a_policy_loads_with_the_defaults_and_says_so(
 ) -> None:
     folder = _folder(tiny_model_dir, tmp_path / "old", lambda extra: extra.pop("risk_policy"))
     with caplog.at_level(logging.WARNING, logger="narrascope.model.classifier"):
-        classifier = NarrativeClassifier.load(folder, num_threads=1)
+        classifier = NarrativeClassifier.load(folder)
     assert classifier.risk_policy == RiskPolicy()
     assert classifier.info.to_dict()["risk_policy_source"] == "defaults"
     assert any("no narrascope.risk_policy" in record.getMessage() for record in caplog.records)
