@@ -31,38 +31,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 KINDS = ("sentence", "document")
 
-# How long a write waits for another writer's lock (SQLite) or for a server to accept the connection before
-# the store gives up with FeedbackStoreUnavailable; a module setting so tests can shorten it.
-LOCK_TIMEOUT_S = 5.0
-CONNECT_TIMEOUT_S = 5
-
-# Errors that say the database cannot be used right now (locked, down, connection lost, pool exhausted),
-# not that this row is wrong: retrying later can succeed.
-_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
-
-
-class FeedbackStoreError(RuntimeError):
-    """A database error, described without the statement or its parameters (they hold the submitted text)."""
-
-
-class FeedbackStoreUnavailable(FeedbackStoreError):
-    """The database is locked or unreachable; nothing was acknowledged and a retry later can succeed."""
-
-
-def describe_database_error(exc: BaseException) -> str:
-    """``OperationalError (sqlite3 SQLITE_BUSY): database is locked``: class, code, and for availability
-    errors the driver's first line, which names the cause (locked, refused) but not the data. Nothing else:
-    PostgreSQL's DETAIL line quotes the failing row, and SQLAlchemy's message quotes the parameters."""
-    orig = getattr(exc, "orig", None) or exc
-    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None)
-    origin = type(orig).__module__.split(".")[0]
-    out = f"{type(exc).__name__} ({origin} {code})" if code else f"{type(exc).__name__} ({origin})"
-    if isinstance(exc, _UNAVAILABLE):
-        diag = getattr(orig, "diag", None)
-        primary = getattr(diag, "message_primary", None) or (str(orig).strip().splitlines() or [""])[0]
-        out += f": {primary[:200]}"
-    return out
-
 
 class Base(DeclarativeBase):
     pass
@@ -112,6 +80,39 @@ class StoredFeedback:
     id: int
     created_at: datetime
     record: FeedbackRecord
+
+
+# How long a write waits for another writer's lock (SQLite) or for a server to accept the connection before
+# the store gives up with FeedbackStoreUnavailable; a module setting so tests can shorten it.
+LOCK_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5
+
+# Errors that say the database cannot be used right now (locked, down, connection lost, pool exhausted),
+# not that this row is wrong: retrying later can succeed.
+_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
+class FeedbackStoreError(RuntimeError):
+    """A database error, described without the statement or its parameters (they hold the submitted text)."""
+
+
+class FeedbackStoreUnavailable(FeedbackStoreError):
+    """The database is locked or unreachable; nothing was acknowledged and a retry later can succeed."""
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """``OperationalError (sqlite3 SQLITE_BUSY): database is locked``: class, code, and for availability
+    errors the driver's first line, which names the cause (locked, refused) but not the data. Nothing else:
+    PostgreSQL's DETAIL line quotes the failing row, and SQLAlchemy's message quotes the parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None)
+    origin = type(orig).__module__.split(".")[0]
+    out = f"{type(exc).__name__} ({origin} {code})" if code else f"{type(exc).__name__} ({origin})"
+    if isinstance(exc, _UNAVAILABLE):
+        diag = getattr(orig, "diag", None)
+        primary = getattr(diag, "message_primary", None) or (str(orig).strip().splitlines() or [""])[0]
+        out += f": {primary[:200]}"
+    return out
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
