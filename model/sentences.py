@@ -234,6 +234,8 @@ def split_sentences(text: str) -> list[Span]:
     """Sentences of ``text`` with offsets; whitespace around them is excluded, nothing else is dropped."""
     spans: list[Span] = []
     for line_start, line_end in _lines(text):
+        if line_start == line_end:  # blank line: nothing to split (keeps a flood of newlines cheap)
+            continue
         for start, end in _split_line(text, line_start, line_end):
             piece = text[start:end]
             sentence = piece.strip()
