@@ -9,7 +9,8 @@ measures each stage in seconds per MB of text:
   ``--mb`` MB; the reference;
 * adversarial shapes, each one document of ``--mb`` MB: a long run without spaces, floods of periods and
   initials, punctuation only, mixed scripts (Latin, Cyrillic, Kazakh, Arabic), newline floods, soft-wrapped
-  lines, abbreviations, long words ending in periods.
+  lines, abbreviations, long words ending in periods, and a ligature that NFKC (in the tokenizer) expands
+  eighteenfold.
 
 Then, before/after: the splitter as of ``--before`` (default: the last main commit with the quadratic one)
 loaded from git into a temporary module, against the current one, on a ``--before-chars`` document of each
@@ -68,6 +69,8 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "soft-wrapped lines `a\\n`": lambda n: _fill("a\n", n),
     "abbreviations `Dr. Mr. т.е. г.`": lambda n: _fill("Dr. Mr. т.е. г. ", n),
     "long words ending in periods": lambda n: _fill("x" * 1000 + ". A ", n),
+    # Not a splitter shape: NFKC in the tokenizer expands U+FDFA to 18 characters, so tokens per character soar.
+    "NFKC-expanding ligature `ﷺ`": lambda n: "ﷺ" * n,
 }
 
 
@@ -272,13 +275,21 @@ def main(argv: list[str] | None = None) -> int:
         else [f"(no before/after: `git show {args.before}:model/sentences.py` failed)"]
     )
     load_after = round(os.getloadavg()[0], 2)
+    worst = max(rows[1:], key=lambda row: row.per_mb(row.total))
+    worst_split = max(rows[1:], key=lambda row: row.per_mb(row.split))
+    summary = (
+        f"Worst adversarial input in all: **{worst.per_mb(worst.total):.2f} s/MB** ({worst.name}), "
+        f"{worst.per_mb(worst.total) / rows[0].per_mb(rows[0].total):.1f}x news; splitter alone at most "
+        f"**{worst_split.per_mb(worst_split.split):.2f} s/MB** ({worst_split.name}) against "
+        f"{rows[0].per_mb(rows[0].split):.3f} s/MB on news."
+    )
     markdown = (
         f"Per-document work before the forward pass, wall time best of {args.repeats}; tokeniser: "
         f"{tokenizer_name}, windows of 128 tokens with stride 32 as `predict_proba` cuts them; adversarial inputs "
         f"are one document each; 1-min load average before/after: {load_before}/{load_after} (other processes "
         "share this machine).\n\n"
         + "\n".join(stage_table(rows))
-        + f"\n\nSplitter before/after on one document, best of {args.repeats}, the old one stopped after "
+        + f"\n\n{summary}\n\nSplitter before/after on one document, best of {args.repeats}, the old one stopped after "
         f"{args.budget:.0f} s:\n\n" + "\n".join(comparison)
     )
     sys.stdout.write(markdown + "\n")
