@@ -87,8 +87,8 @@ def test_spans_round_trip_in_order_and_lose_only_whitespace(text: str) -> None:
 
 @settings(max_examples=100, deadline=None, database=None)
 @given(st.lists(_segments, min_size=1, max_size=6))
-def test_whitespace_between_parts_never_merges_or_moves_offsets(parts: list[str]) -> None:
-    """The same parts with more whitespace around them keep their spans, shifted by the padding."""
+def test_whitespace_around_the_text_only_shifts_offsets(parts: list[str]) -> None:
+    """Blank lines and spaces around a text keep its spans, shifted by the padding (no merge, no new span)."""
     text = "".join(parts)
     padded = "  \n" + text + " \n "
     shifted = [(s.start + 3, s.end + 3, s.text) for s in split_sentences(text)]
