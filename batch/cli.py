@@ -13,6 +13,8 @@ from narrascope.batch.formats import INPUT_FORMATS, OUTPUT_FORMATS
 from narrascope.batch.records import FieldMap
 from narrascope.batch.run import ScoreSettings, score_feed
 from narrascope.batch.sink import Summary
+from narrascope.model.classifier import MAX_BATCH_TOKENS
+from narrascope.model.documents import EVIDENCE_PER_LABEL
 from narrascope.paths import default_model_dir
 
 
@@ -46,9 +48,15 @@ def register(sub: Any) -> None:
         help="bad records as JSONL (default OUTPUT.errors.jsonl; logged when OUTPUT is -)",
     )
     parser.add_argument("--batch-size", type=int, default=64, help="documents per scoring call and per flush")
-    parser.add_argument("--max-batch-tokens", type=int, default=8192, help="token budget of one forward pass")
     parser.add_argument(
-        "--evidence", type=int, default=3, dest="evidence_per_label", help="evidence sentences kept per predicted label"
+        "--max-batch-tokens", type=int, default=MAX_BATCH_TOKENS, help="token budget of one forward pass"
+    )
+    parser.add_argument(
+        "--evidence",
+        type=int,
+        default=EVIDENCE_PER_LABEL,
+        dest="evidence_per_label",
+        help="evidence sentences kept per predicted label",
     )
     parser.add_argument("--id-field", default="id", help="input field holding the document id")
     parser.add_argument("--text-field", default="text", help="input field holding the document text")

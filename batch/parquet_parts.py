@@ -7,9 +7,10 @@ batch becomes ``part-NNNNNN.parquet``, written under a temporary name and rename
 visible part is complete, a kill loses at most the batch in flight, and resuming reads the ids of the
 existing parts and continues the numbering.
 
-Score columns have fixed Arrow types (``scores`` is a struct with one field per label, ``evidence`` a map
-from label to sentences) so parts agree with each other; passthrough columns are inferred, kept at the
-type of earlier parts where they can be cast, and JSON-encoded when Arrow cannot type them at all.
+Score columns have fixed Arrow types, derived from the result types (:func:`arrow_type`; ``scores`` is a
+struct with one field per label, ``evidence`` a map from label to sentences) so parts agree with each other;
+passthrough columns are inferred, kept at the type of earlier parts where they can be cast, and JSON-encoded
+when Arrow cannot type them at all.
 """
 
 from __future__ import annotations
@@ -18,34 +19,55 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from narrascope.batch.columns import ID_TYPE, SCORE_FIELDS
 
 PART_PATTERN = re.compile(r"^part-(\d{6})\.parquet$")
 _TEMP_SUFFIX = ".inprogress"
 
-_EVIDENCE_ITEM = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("score", pa.float64())])
-_RISK = pa.struct(
-    [
-        ("level", pa.string()),
-        ("score", pa.float64()),
-        ("claims_pushed", pa.list_(pa.string())),
-        ("claims_rebutted", pa.list_(pa.string())),
-        ("counter_labels", pa.list_(pa.string())),
-        ("claim_sentences", pa.int64()),
-        ("counter_sentences", pa.int64()),
-    ]
-)
-_FIXED_TYPES: dict[str, pa.DataType] = {
-    "id": pa.string(),
-    "language": pa.string(),
-    "labels": pa.list_(pa.string()),
-    "risk": _RISK,
-    "evidence": pa.map_(pa.string(), pa.list_(_EVIDENCE_ITEM)),
-    "n_sentences": pa.int64(),
-    "model": pa.struct([("name", pa.string()), ("version", pa.string())]),
+_SCALARS: dict[Any, pa.DataType] = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+# A per-label score map becomes a struct with one field per label (built from each batch's rows), so that
+# ``scores.war_preparation`` is an ordinary column in SQL engines and dataframes.
+_LABEL_SCORES = dict[str, float]
+
+
+def arrow_type(annotation: Any) -> pa.DataType | None:
+    """The Arrow type of a result field's Python type (``None`` for a per-label score map, see above)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation == _LABEL_SCORES:
+        return None
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    if origin is Literal and all(isinstance(value, str) for value in args):
+        return pa.string()
+    if origin in (Union, UnionType):
+        present = [arg for arg in args if arg is not type(None)]
+        if len(present) == 1:
+            return arrow_type(present[0])
+    if origin is list:
+        item = arrow_type(args[0])
+        if item is not None:
+            return pa.list_(item)
+    if origin is dict and args[0] is str:
+        value = arrow_type(args[1])
+        if value is not None:
+            return pa.map_(pa.string(), value)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        parts = [(name, arrow_type(info.annotation)) for name, info in annotation.model_fields.items()]
+        if all(kind is not None for _, kind in parts):
+            return pa.struct(parts)
+    raise TypeError(f"no Arrow type for result field type {annotation!r}; extend parquet_parts.arrow_type")
+
+
+_FIXED_TYPES: dict[str, pa.DataType | None] = {
+    "id": arrow_type(ID_TYPE),
+    **{name: arrow_type(annotation) for name, annotation in SCORE_FIELDS.items()},
 }
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError, OverflowError)
 
@@ -102,8 +124,8 @@ def _column(values: list[Any], expected: pa.DataType | None) -> pa.Array:
     return inferred
 
 
-def _scores_type(rows: list[dict[str, Any]]) -> pa.DataType:
-    labels = list((rows[0].get("scores") or {}).keys())
+def _label_struct(name: str, rows: list[dict[str, Any]]) -> pa.DataType:
+    labels = list((rows[0].get(name) or {}).keys())
     return pa.struct([(label, pa.float64()) for label in labels])
 
 
@@ -117,10 +139,10 @@ def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema | None) -> pa.Ta
         expected: pa.DataType | None
         if schema is not None and name in schema.names:
             expected = schema.field(name).type
-        elif name == "scores":
-            expected = _scores_type(rows)
+        elif name in _FIXED_TYPES:
+            expected = _FIXED_TYPES[name] or _label_struct(name, rows)
         else:
-            expected = _FIXED_TYPES.get(name)
+            expected = None
         arrays.append(_column([row.get(name) for row in rows], expected))
     return pa.Table.from_arrays(arrays, names=names)
 

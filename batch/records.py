@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from narrascope.batch.columns import SCORE_COLUMNS
 from narrascope.model.documents import Document
 
-# Columns the scorer writes after the id and the passthrough fields, in output order. An input field with one
-# of these names (or ``id``) is kept as ``input_<name>`` so passthrough never overwrites, or is overwritten by,
-# a score.
-SCORE_COLUMNS = ("language", "labels", "scores", "risk", "evidence", "n_sentences", "model")
+# An input field named like a score column (or ``id``) is kept as ``input_<name>`` so passthrough never
+# overwrites, or is overwritten by, a score.
 OUTPUT_FIELDS = frozenset({"id", *SCORE_COLUMNS})
 RENAMED_PREFIX = "input_"
 # An input field with this name is a language hint for the scorer (and is passed through as well).

@@ -20,8 +20,8 @@ from narrascope.batch.records import BadRecord, FieldMap, Record
 from narrascope.batch.scoring import default_options, score_records
 from narrascope.batch.sink import ErrorLog, ResultSink, Summary
 from narrascope.batch.writers import OutputState, open_writer, prepare_output
-from narrascope.model.classifier import NarrativeClassifier
-from narrascope.model.documents import ScoringOptions
+from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions
 from narrascope.model.threads import use_threads
 from narrascope.paths import default_model_dir
 
@@ -45,8 +45,8 @@ class ScoreSettings:
     batch_size: int = 64
     fields: FieldMap = field(default_factory=FieldMap)
     progress: bool = True
-    evidence_per_label: int = 3
-    max_batch_tokens: int = 8192
+    evidence_per_label: int = EVIDENCE_PER_LABEL
+    max_batch_tokens: int = MAX_BATCH_TOKENS
     device: str | None = None
     threads: int | None = None
 

@@ -12,21 +12,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from narrascope.batch.records import SCORE_COLUMNS, BadRecord, Record
-from narrascope.model.classifier import NarrativeClassifier
-from narrascope.model.documents import DocumentResult, ScoringOptions, score_documents
+from narrascope.batch.columns import MODEL_COLUMN, SCORE_COLUMNS
+from narrascope.batch.records import BadRecord, Record
+from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions, score_documents
+from narrascope.model.results import DocumentResult, ModelStamp
 
 logger = logging.getLogger(__name__)
 
 
-def default_options(evidence_per_label: int = 3) -> ScoringOptions:
+def default_options(evidence_per_label: int = EVIDENCE_PER_LABEL) -> ScoringOptions:
     """Batch rows carry evidence sentences with offsets, not every sentence (that would multiply the size)."""
     return ScoringOptions(include_sentences=False, evidence_per_label=evidence_per_label)
 
 
-def result_row(record: Record, result: DocumentResult, model: dict[str, str]) -> dict[str, Any]:
+def result_row(record: Record, result: DocumentResult, model: ModelStamp) -> dict[str, Any]:
     """One output row: the id, the input's passthrough fields, then the scores and the model that made them."""
-    scored = {**result.to_dict(), "model": model}
+    scored = {**result.to_dict(), MODEL_COLUMN: model.model_dump()}
     return {"id": record.id, **record.fields, **{column: scored[column] for column in SCORE_COLUMNS}}
 
 
@@ -37,15 +39,15 @@ class ScoredBatch:
     sentences: int = 0
 
 
-def model_stamp(classifier: NarrativeClassifier) -> dict[str, str]:
-    return {"name": classifier.info.name, "version": classifier.info.version}
+def model_stamp(classifier: NarrativeClassifier) -> ModelStamp:
+    return ModelStamp(name=classifier.info.name, version=classifier.info.version)
 
 
 def score_records(
     classifier: NarrativeClassifier,
     records: Sequence[Record],
     options: ScoringOptions,
-    max_batch_tokens: int = 8192,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
 ) -> ScoredBatch:
     """Rows in input order; when the batch raises, each document is retried alone to find the culprit."""
     out = ScoredBatch()

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from narrascope.batch import parquet_parts
+from narrascope.batch.columns import INT_COLUMNS, NESTED_COLUMNS, SCORE_COLUMNS
 from narrascope.batch.formats import STDIO, output_format
-from narrascope.batch.records import SCORE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 # CSV layout: the id, then passthrough fields, then the scores (nested ones JSON-encoded), then any
 # passthrough field that was not in the header when it was written (rows of JSONL input may differ).
-CSV_JSON_COLUMNS = frozenset({"labels", "scores", "risk", "evidence", "model"})
 CSV_EXTRA_COLUMN = "extra_fields"
 
 
@@ -130,7 +129,7 @@ class CsvWriter(_TextFileWriter):
         known = set(self.columns)
         for row in rows:
             extra = {k: v for k, v in row.items() if k not in known}
-            cells = {k: (to_json(v) if k in CSV_JSON_COLUMNS else _csv_cell(v)) for k, v in row.items()}
+            cells = {k: (to_json(v) if k in NESTED_COLUMNS else _csv_cell(v)) for k, v in row.items()}
             cells[CSV_EXTRA_COLUMN] = to_json(extra) if extra else ""
             writer.writerow([cells.get(column, "") for column in self.columns])
         _flush(stream)
@@ -286,9 +285,9 @@ def _csv_rows(path: Path) -> list[dict[str, Any]]:
             for key, value in raw.items():
                 if key == CSV_EXTRA_COLUMN:
                     row.update(json.loads(value) if value else {})
-                elif key in CSV_JSON_COLUMNS:
+                elif key in NESTED_COLUMNS:
                     row[key] = json.loads(value)
-                elif key == "n_sentences":
+                elif key in INT_COLUMNS:
                     row[key] = int(value)
                 else:
                     row[key] = value

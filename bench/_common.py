@@ -6,6 +6,7 @@ next run, so every benchmark appends its table to ``bench/RESULTS.md`` together 
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from datetime import UTC, datetime
@@ -84,3 +85,20 @@ def append_results(title: str, markdown: str, facts: dict[str, Any] | None = Non
             fh.write(HEADER)
         fh.write(section)
     return RESULTS
+
+
+def describe_model(folder: Path) -> str:
+    """Name, version and size of a model folder, read from its config (no weights loaded).
+
+    Derived from the folder rather than written as a literal, so a published result cannot misdescribe the
+    model it measured (an earlier literal said hidden 32 for the tiny model, which has 64).
+    """
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    extra = config.get("narrascope") or {}
+    meta_path = folder / "narrascope.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    return (
+        f"{extra.get('model_name', folder.name)} {extra.get('model_version', '')} "
+        f"(base {extra.get('base_model', '?')}, {config.get('model_type')} {config.get('num_hidden_layers')} layers, "
+        f"hidden {config.get('hidden_size')}, max_length {extra.get('max_length')}, mode {meta.get('mode')})"
+    )

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import append_results, machine_facts  # noqa: E402
+from bench._common import append_results, describe_model, machine_facts  # noqa: E402
 from narrascope.batch.run import ScoreSettings, score_feed  # noqa: E402
 from narrascope.model.classifier import NarrativeClassifier  # noqa: E402
 from narrascope.model.documents import Document, ScoringOptions, score_documents  # noqa: E402
@@ -167,9 +167,10 @@ def resolve_model(spec: str | None, workdir: Path) -> tuple[Path, str]:
     if spec == "tiny" or (spec is None and not default_model_dir().is_dir()):
         from narrascope.training.tiny import build_tiny_model_dir
 
-        return build_tiny_model_dir(workdir / "tiny"), "tiny random BERT (2 layers, hidden 32)"
-    folder = Path(spec).expanduser() if spec else default_model_dir()
-    return folder, f"`{folder.name}` ({folder})"
+        folder = build_tiny_model_dir(workdir / "tiny")
+    else:
+        folder = Path(spec).expanduser() if spec else default_model_dir()
+    return folder, describe_model(folder)
 
 
 def main(argv: list[str] | None = None) -> int:

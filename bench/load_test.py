@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import append_results, machine_facts  # noqa: E402
+from bench._common import append_results, describe_model, machine_facts  # noqa: E402
 from narrascope.paths import default_data_dir  # noqa: E402
 from narrascope.serve.testing import free_port  # noqa: E402
 
@@ -75,19 +75,6 @@ class RunResult:
         ordered = sorted(self.latencies)
         index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
         return ordered[index]
-
-
-def describe_model(folder: Path) -> str:
-    """Name, version and size of a model folder, read from its config (no weights loaded)."""
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    extra = config.get("narrascope") or {}
-    meta_path = folder / "narrascope.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    return (
-        f"{extra.get('model_name', folder.name)} {extra.get('model_version', '')} "
-        f"(base {extra.get('base_model', '?')}, {config.get('model_type')} {config.get('num_hidden_layers')} layers, "
-        f"hidden {config.get('hidden_size')}, max_length {extra.get('max_length')}, mode {meta.get('mode')})"
-    )
 
 
 def load_texts(sentences_per_request: int, count: int, seed: int) -> list[str]:
@@ -270,10 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             from narrascope.training.tiny import build_tiny_model_dir
 
             model_dir = build_tiny_model_dir(workdir / "tiny")
-            model_label = "tiny random BERT (2 layers, hidden 32)"
         else:
             model_dir = args.model.expanduser().resolve()
-            model_label = describe_model(model_dir)
+        model_label = describe_model(model_dir)
         texts = load_texts(args.sentences, 2000, args.seed)
         common: dict[str, str] = {}
         if args.threads:

@@ -1,7 +1,9 @@
 """``narrascope data check``: every rule the dataset must satisfy, reported as ``file:line: reason``.
 
 The model can only be as good as its data, so the size and balance rules are checked in CI together with
-the row rules; a researcher who adds labels or rows learns at once which quota or row broke.
+the row rules; a researcher who adds labels or rows learns at once which quota or row broke. Problems are
+structured (:class:`Problem`) so that code acting on them, such as the feedback export dropping bad rows, reads
+the file and line instead of parsing the text people see.
 """
 
 from __future__ import annotations
@@ -70,9 +72,25 @@ NO_RULES = BalanceRules(
 )
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule and where: ``line`` is ``None`` for rules about a whole file or the whole dataset."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    @classmethod
+    def at(cls, where: Location, reason: str) -> Problem:
+        return cls(where.file, where.line, reason)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line is not None else f"{self.file}: {self.reason}"
+
+
 @dataclass
 class CheckReport:
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     table: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
 
@@ -81,55 +99,57 @@ class CheckReport:
         return not self.problems
 
 
-def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> list[str]:
+def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> list[Problem]:
     problems = []
     missing = [name for name in SENTENCE_FIELDS if name not in obj]
     if missing:
-        problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+        problems.append(Problem.at(where, f"missing field(s) {', '.join(missing)}"))
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
-        problems.append(f"{where}: empty or whitespace-only text")
+        problems.append(Problem.at(where, "empty or whitespace-only text"))
     if obj.get("lang") not in LANGUAGES:
-        problems.append(f"{where}: bad language code {obj.get('lang')!r} (expected one of {', '.join(LANGUAGES)})")
+        problems.append(
+            Problem.at(where, f"bad language code {obj.get('lang')!r} (expected one of {', '.join(LANGUAGES)})")
+        )
     labels = obj.get("labels")
     if not isinstance(labels, list):
-        problems.append(f"{where}: labels must be a list, got {type(labels).__name__}")
+        problems.append(Problem.at(where, f"labels must be a list, got {type(labels).__name__}"))
     else:
         for label in labels:
             if label not in taxonomy:
-                problems.append(f"{where}: unknown label {label!r}")
+                problems.append(Problem.at(where, f"unknown label {label!r}"))
         if len(set(labels)) != len(labels):
-            problems.append(f"{where}: repeated label in {labels}")
+            problems.append(Problem.at(where, f"repeated label in {labels}"))
     if "register" in obj and obj["register"] not in REGISTERS:
-        problems.append(f"{where}: unknown register {obj['register']!r}")
+        problems.append(Problem.at(where, f"unknown register {obj['register']!r}"))
     if "split" in obj and obj["split"] not in SPLITS:
-        problems.append(f"{where}: split must be one of {', '.join(SPLITS)}, got {obj['split']!r}")
+        problems.append(Problem.at(where, f"split must be one of {', '.join(SPLITS)}, got {obj['split']!r}"))
     if obj.get("hard_negative") and labels:
-        problems.append(f"{where}: hard_negative is only for rows without labels")
+        problems.append(Problem.at(where, "hard_negative is only for rows without labels"))
     return problems
 
 
-def _duplicate_problems(rows: list[SentenceRow]) -> list[str]:
+def _duplicate_problems(rows: list[SentenceRow]) -> list[Problem]:
     problems = []
     seen_ids: dict[str, Location] = {}
     seen_text: dict[str, SentenceRow] = {}
     for row in rows:
         if row.id in seen_ids:
-            problems.append(f"{row.location}: duplicate id {row.id!r} (first at {seen_ids[row.id]})")
+            problems.append(Problem.at(row.location, f"duplicate id {row.id!r} (first at {seen_ids[row.id]})"))
         seen_ids.setdefault(row.id, row.location)
         key = normalize_text(row.text)
         if key and key in seen_text:
             first = seen_text[key]
             kind = "exact" if first.text == row.text else "near"
-            problems.append(f"{row.location}: {kind} duplicate of {first.id} ({first.location})")
+            problems.append(Problem.at(row.location, f"{kind} duplicate of {first.id} ({first.location})"))
         seen_text.setdefault(key, row)
     return problems
 
 
-def validate_rows(rows: list[dict[str, Any]], source: str, taxonomy: Taxonomy | None = None) -> list[str]:
+def validate_rows(rows: list[dict[str, Any]], source: str, taxonomy: Taxonomy | None = None) -> list[Problem]:
     """Row rules only (fields, labels, language, text, duplicates); used for imports and feedback exports."""
     taxonomy = taxonomy or load_taxonomy()
-    problems: list[str] = []
+    problems: list[Problem] = []
     parsed = []
     for number, obj in enumerate(rows, 1):
         where = Location(source, number)
@@ -138,14 +158,14 @@ def validate_rows(rows: list[dict[str, Any]], source: str, taxonomy: Taxonomy | 
     return problems + _duplicate_problems(parsed)
 
 
-def _group_problems(rows: list[SentenceRow]) -> list[str]:
+def _group_problems(rows: list[SentenceRow]) -> list[Problem]:
     splits: dict[str, set[str]] = defaultdict(set)
     first: dict[str, SentenceRow] = {}
     for row in rows:
         splits[row.group].add(row.split)
         first.setdefault(row.group, row)
     return [
-        f"{first[group].location}: group {group!r} straddles splits {sorted(found)}"
+        Problem.at(first[group].location, f"group {group!r} straddles splits {sorted(found)}")
         for group, found in splits.items()
         if len(found) > 1
     ]
@@ -153,41 +173,48 @@ def _group_problems(rows: list[SentenceRow]) -> list[str]:
 
 def _article_problems(
     articles: list[Article], rows: list[SentenceRow], taxonomy: Taxonomy, rules: BalanceRules
-) -> list[str]:
+) -> list[Problem]:
     problems = []
     by_text = {normalize_text(row.text): row for row in rows}
     seen: set[str] = set()
     for article in articles:
         where = article.location
         if article.id in seen:
-            problems.append(f"{where}: duplicate article id {article.id!r}")
+            problems.append(Problem.at(where, f"duplicate article id {article.id!r}"))
         seen.add(article.id)
         if article.lang not in LANGUAGES:
-            problems.append(f"{where}: bad language code {article.lang!r}")
+            problems.append(Problem.at(where, f"bad language code {article.lang!r}"))
         if article.split not in ("dev", "test"):
-            problems.append(f"{where}: article {article.id} must be in dev or test, not {article.split!r}")
+            problems.append(Problem.at(where, f"article {article.id} must be in dev or test, not {article.split!r}"))
         if "title" not in article.raw or not isinstance(article.raw.get("paragraphs"), list):
-            problems.append(f"{where}: article needs 'title' and a list of 'paragraphs'")
+            problems.append(Problem.at(where, "article needs 'title' and a list of 'paragraphs'"))
             continue
         _, sentences = article_layout(article.raw)
         if not rules.min_article_sentences <= len(sentences) <= rules.max_article_sentences:
             problems.append(
-                f"{where}: {len(sentences)} sentences; articles need "
-                f"{rules.min_article_sentences}-{rules.max_article_sentences}"
+                Problem.at(
+                    where,
+                    f"{len(sentences)} sentences; articles need "
+                    f"{rules.min_article_sentences}-{rules.max_article_sentences}",
+                )
             )
         union = sorted({label for s in sentences for label in s.labels})
         for label in union:
             if label not in taxonomy:
-                problems.append(f"{where}: unknown label {label!r}")
+                problems.append(Problem.at(where, f"unknown label {label!r}"))
         if sorted(article.labels) != union:
-            problems.append(f"{where}: article labels {sorted(article.labels)} differ from its sentences' {union}")
+            problems.append(
+                Problem.at(where, f"article labels {sorted(article.labels)} differ from its sentences' {union}")
+            )
         for sentence in sentences:
             if not sentence.text.strip():
-                problems.append(f"{where}: empty sentence")
+                problems.append(Problem.at(where, "empty sentence"))
             twin = by_text.get(normalize_text(sentence.text))
             if twin is not None and twin.split == "train":
                 problems.append(
-                    f"{twin.location}: sentence of article {article.id} is in the train split (must be dev/test)"
+                    Problem.at(
+                        twin.location, f"sentence of article {article.id} is in the train split (must be dev/test)"
+                    )
                 )
     return problems
 
@@ -200,57 +227,52 @@ def _template_share(rows: list[SentenceRow], rules: BalanceRules) -> float:
 
 def _balance_problems(
     rows: list[SentenceRow], articles: list[Article], taxonomy: Taxonomy, rules: BalanceRules, where: str
-) -> list[str]:
-    problems = []
+) -> list[Problem]:
+    """Size and balance quotas; they concern the whole dataset, so the problems carry no line."""
+    reasons: list[str] = []
     n = len(rows)
     if n < rules.min_sentences:
-        problems.append(f"{where}: {n} sentences, need at least {rules.min_sentences}")
+        reasons.append(f"{n} sentences, need at least {rules.min_sentences}")
     by_lang = Counter(row.lang for row in rows)
     label_total = Counter(label for row in rows for label in row.labels)
     label_lang = Counter((row.lang, label) for row in rows for label in row.labels)
     for lang in LANGUAGES:
         if by_lang[lang] < rules.min_per_language:
-            problems.append(f"{where}: {lang} has {by_lang[lang]} sentences, need at least {rules.min_per_language}")
+            reasons.append(f"{lang} has {by_lang[lang]} sentences, need at least {rules.min_per_language}")
         registers = {row.register for row in rows if row.lang == lang}
         if len(registers) < rules.min_registers_per_language:
-            problems.append(
-                f"{where}: {lang} uses {len(registers)} registers, need at least {rules.min_registers_per_language}"
-            )
+            reasons.append(f"{lang} uses {len(registers)} registers, need at least {rules.min_registers_per_language}")
         n_articles = sum(1 for a in articles if a.lang == lang)
         if n_articles < rules.min_articles_per_language:
-            problems.append(
-                f"{where}: {lang} has {n_articles} articles, need at least {rules.min_articles_per_language}"
-            )
+            reasons.append(f"{lang} has {n_articles} articles, need at least {rules.min_articles_per_language}")
     for label in taxonomy.ids:
         if label_total[label] < rules.min_label_total:
-            problems.append(f"{where}: label {label} has {label_total[label]} sentences, need {rules.min_label_total}")
+            reasons.append(f"label {label} has {label_total[label]} sentences, need {rules.min_label_total}")
         for lang in LANGUAGES:
             if label_lang[(lang, label)] < rules.min_label_per_language:
-                problems.append(
-                    f"{where}: label {label} has {label_lang[(lang, label)]} {lang} sentences, "
+                reasons.append(
+                    f"label {label} has {label_lang[(lang, label)]} {lang} sentences, "
                     f"need {rules.min_label_per_language}"
                 )
     negatives = [row for row in rows if not row.labels]
     if n and len(negatives) / n < rules.min_negative_share:
-        problems.append(
-            f"{where}: {len(negatives) / n:.1%} of sentences have no label, need {rules.min_negative_share:.0%}"
-        )
+        reasons.append(f"{len(negatives) / n:.1%} of sentences have no label, need {rules.min_negative_share:.0%}")
     hard = sum(1 for row in negatives if row.hard_negative)
     if negatives and hard / len(negatives) < rules.min_hard_negative_share:
-        problems.append(
-            f"{where}: {hard / len(negatives):.1%} of unlabeled sentences are hard negatives, "
+        reasons.append(
+            f"{hard / len(negatives):.1%} of unlabeled sentences are hard negatives, "
             f"need {rules.min_hard_negative_share:.1%}"
         )
     multi = sum(1 for row in rows if len(row.labels) >= 2)
     if n and multi / n < rules.min_multi_label_share:
-        problems.append(f"{where}: {multi / n:.1%} of sentences have 2+ labels, need {rules.min_multi_label_share:.0%}")
+        reasons.append(f"{multi / n:.1%} of sentences have 2+ labels, need {rules.min_multi_label_share:.0%}")
     share = _template_share(rows, rules)
     if n and share >= rules.max_template_share:
-        problems.append(
-            f"{where}: {share:.1%} of sentences share their first {rules.template_prefix_words} words with more "
+        reasons.append(
+            f"{share:.1%} of sentences share their first {rules.template_prefix_words} words with more "
             f"than {rules.template_max_repeats} others, must stay under {rules.max_template_share:.0%}"
         )
-    return problems
+    return [Problem(where, None, reason) for reason in reasons]
 
 
 def count_table(rows: list[SentenceRow], taxonomy: Taxonomy) -> str:
@@ -282,11 +304,11 @@ def check_dataset(data_dir: Path, taxonomy: Taxonomy | None = None, rules: Balan
     rows: list[SentenceRow] = []
     files = sentence_files(data_dir)
     if not files:
-        report.problems.append(f"{data_dir}/sentences: no *.jsonl files")
+        report.problems.append(Problem(f"{data_dir}/sentences", None, "no *.jsonl files"))
     for path in files:
         for where, obj, error in iter_jsonl(path):
             if error or obj is None:
-                report.problems.append(f"{where}: {error}")
+                report.problems.append(Problem.at(where, str(error)))
                 continue
             row_problems = _row_problems(obj, where, taxonomy)
             report.problems += row_problems
@@ -296,7 +318,7 @@ def check_dataset(data_dir: Path, taxonomy: Taxonomy | None = None, rules: Balan
     for path in article_files(data_dir):
         for where, obj, error in iter_jsonl(path):
             if error or obj is None:
-                report.problems.append(f"{where}: {error}")
+                report.problems.append(Problem.at(where, str(error)))
                 continue
             articles.append(article_from_json(obj, where))
     report.problems += _duplicate_problems(rows)

@@ -13,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from narrascope.dataset.check import Problem, validate_rows
 from narrascope.dataset.feedback_store import FeedbackStore, StoredFeedback
+from narrascope.dataset.rows import normalize_text
 from narrascope.model.language import detect_language
 from narrascope.model.sentences import split_sentences
 
@@ -28,19 +29,27 @@ REGISTER = "moderator_feedback"
 SOURCE = "feedback"
 SPLIT = "train"
 
-Validator = Callable[[list[dict[str, Any]], str], list[str]]
+Validator = Callable[[list[dict[str, Any]], str], list[Problem]]
 
 
 class ExportValidationError(ValueError):
-    """Rows broke the dataset's row rules; nothing was written. The message lists every problem."""
+    """Rows broke the dataset's row rules; nothing was written. The message lists every problem and its row."""
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 @dataclass
 class ExportReport:
+    """What an export did. ``problems`` are the data check's findings on the full set of rows (their lines
+    number those rows); ``dropped`` maps each row left out by ``skip_invalid`` to its reasons."""
+
     path: Path
     written: int = 0
     skipped: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _row(item: StoredFeedback, text: str) -> dict[str, Any]:
@@ -73,8 +82,6 @@ def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]]
     "Same text" is the data check's own near-duplicate key, so two corrections the check would reject as
     duplicates collapse here into the later one instead of failing the export.
     """
-    from narrascope.dataset.rows import normalize_text  # imported lazily: serving does not need training code
-
     latest: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for item in items:
@@ -93,15 +100,45 @@ def feedback_rows(items: Iterable[StoredFeedback]) -> tuple[list[dict[str, Any]]
     return rows, skipped
 
 
-def _default_validator() -> Validator:
-    from narrascope.dataset.check import validate_rows  # imported lazily: serving does not need training code
+def _row_index(problem: Problem, rows: list[dict[str, Any]], source: str) -> int | None:
+    """Index into ``rows`` of the row a problem is about: line ``n`` of the file to be written is ``rows[n - 1]``."""
+    if problem.file == source and problem.line is not None and 1 <= problem.line <= len(rows):
+        return problem.line - 1
+    return None
 
-    return validate_rows
+
+def _listing(problems: list[Problem], rows: list[dict[str, Any]], source: str) -> str:
+    """Problems with the feedback row they concern: the file they point into has not been written yet."""
+    lines = []
+    for problem in problems:
+        index = _row_index(problem, rows, source)
+        where = f"{problem.file}:{problem.line} ({rows[index]['id']})" if index is not None else problem.file
+        lines.append(f"{where}: {problem.reason}")
+    return "\n  ".join(lines)
 
 
-def _bad_lines(problems: list[str], source: str) -> set[int]:
-    pattern = re.compile(rf"^{re.escape(source)}:(\d+):")
-    return {int(m.group(1)) for m in (pattern.match(p) for p in problems) if m}
+def _drop_invalid(
+    rows: list[dict[str, Any]], problems: list[Problem], source: str, validate: Validator, report: ExportReport
+) -> list[dict[str, Any]]:
+    """Leave out the rows the problems point at, recording why, until the rest pass.
+
+    Dropping a row renumbers the rows after it, so the rest are checked again; every round drops at least one
+    row, so this ends.
+    """
+    while problems:
+        at_fault: dict[int, list[str]] = {}
+        for problem in problems:
+            index = _row_index(problem, rows, source)
+            if index is None:
+                raise ExportValidationError(
+                    f"cannot tell which row this problem is about, nothing written: {problem}", problems
+                )
+            at_fault.setdefault(index, []).append(problem.reason)
+        for index, reasons in at_fault.items():
+            report.dropped.setdefault(str(rows[index]["id"]), []).extend(reasons)
+        rows = [row for index, row in enumerate(rows) if index not in at_fault]
+        problems = validate(rows, source)
+    return rows
 
 
 def export_feedback(
@@ -115,26 +152,21 @@ def export_feedback(
     """Write accepted feedback to ``output`` as JSONL rows that pass the data check.
 
     Refuses to overwrite without ``force``. With problems, writes nothing and raises, unless
-    ``skip_invalid`` drops the offending rows (they are reported in ``ExportReport.problems``).
+    ``skip_invalid`` drops the offending rows (they are reported in ``ExportReport.dropped``).
     """
     output = Path(output)
     if output.exists() and not force:
         raise FileExistsError(f"{output} exists; pass --force to overwrite it")
-    validate = validator or _default_validator()
+    validate = validator or validate_rows
     rows, skipped = feedback_rows(store.iter_all())
     source = str(output)
     problems = validate(rows, source)
     report = ExportReport(output, skipped=skipped, problems=list(problems))
     if problems and not skip_invalid:
-        listing = "\n  ".join(problems)
-        raise ExportValidationError(f"{len(problems)} problem(s), nothing written:\n  {listing}")
-    while problems:  # dropping a row renumbers the rest, so check again until clean
-        bad = _bad_lines(problems, source)
-        if not bad:
-            raise ExportValidationError(f"cannot locate the rows behind: {problems}")
-        rows = [row for number, row in enumerate(rows, 1) if number not in bad]
-        problems = validate(rows, source)
-        report.problems.extend(problems)
+        raise ExportValidationError(
+            f"{len(problems)} problem(s), nothing written:\n  {_listing(problems, rows, source)}", problems
+        )
+    rows = _drop_invalid(rows, problems, source, validate, report)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent, delete=False, suffix=".tmp") as fh:
         for row in rows:

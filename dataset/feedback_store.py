@@ -20,8 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-KINDS = ("sentence", "document")
-
 
 class Base(DeclarativeBase):
     pass

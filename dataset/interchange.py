@@ -107,7 +107,7 @@ def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
         raise InterchangeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     problems = validate_rows(rows, str(path))
     if problems:
-        raise InterchangeError("imported rows are invalid:\n" + "\n".join(problems))
+        raise InterchangeError("imported rows are invalid:\n" + "\n".join(map(str, problems)))
     return rows
 
 

@@ -3,16 +3,21 @@
 Paraphrases and translations of one idea share a ``group``; if they straddled splits the test score would
 measure memory, not generalisation. Within that constraint the split is stratified by language x label (and
 language x "no label") with a greedy iterative-stratification pass, ordered by a seeded hash so the same data
-always gives the same split.
+always gives the same split. ``load_splits`` reads the assigned splits back as arrays for training and
+evaluation, so both take their data from this layer.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from narrascope.dataset.rows import (
+    SPLITS,
     SentenceRow,
     iter_jsonl,
     load_articles,
@@ -21,6 +26,7 @@ from narrascope.dataset.rows import (
     sentence_files,
     write_jsonl,
 )
+from narrascope.labels import Taxonomy
 
 DEFAULT_RATIOS = {"train": 0.70, "dev": 0.15, "test": 0.15}
 
@@ -102,3 +108,42 @@ def resplit_dataset(data_dir: Path, seed: int = 13) -> dict[str, int]:
             objects.append(obj)
         write_jsonl(path, objects)
     return dict(Counter(assignment[row.group] for row in rows))
+
+
+@dataclass
+class SplitData:
+    """One split as training and evaluation consume it: texts, a 0/1 target matrix whose columns follow a given
+    label order, and each text's language (for per-language metrics)."""
+
+    texts: list[str]
+    targets: np.ndarray
+    languages: list[str]
+
+    @classmethod
+    def from_rows(cls, rows: list[SentenceRow], labels: list[str]) -> SplitData:
+        index = {label: i for i, label in enumerate(labels)}
+        targets = np.zeros((len(rows), len(labels)), dtype=np.float32)
+        for r, row in enumerate(rows):
+            for label in row.labels:
+                if label in index:
+                    targets[r, index[label]] = 1.0
+        return cls([row.text for row in rows], targets, [row.lang for row in rows])
+
+
+def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = None) -> dict[str, SplitData]:
+    """Train/dev/test with one target column per label of ``labels`` (default: the taxonomy's ids, in order).
+
+    Evaluation passes the model's own labels so gold and predicted columns line up even when the taxonomy
+    gained, lost or reordered labels after the model was trained; gold labels the model lacks are left out.
+    """
+    rows = load_sentences(data_dir)
+    unknown = sorted({label for row in rows for label in row.labels if label not in taxonomy})
+    if unknown:
+        raise ValueError(f"{data_dir}: labels {unknown} are not in the taxonomy; run narrascope data check")
+    splits = {
+        name: SplitData.from_rows([r for r in rows if r.split == name], labels or taxonomy.ids) for name in SPLITS
+    }
+    for name, split in splits.items():
+        if not split.texts:
+            raise ValueError(f"{data_dir}: the {name} split is empty; run narrascope data split")
+    return splits

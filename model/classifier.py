@@ -1,22 +1,34 @@
 """Load a trained model folder once and score sentences in length-sorted, token-bounded batches.
 
-Everything that defines "what the model predicts" (labels, kinds, thresholds) is read from the folder, never
-from code, so a served model always agrees with the run that trained it.
+Everything that defines "what the model predicts" (labels, kinds, thresholds, risk policy) is read from the
+folder, never from code, so a served model always agrees with the run that trained it. A label without a kind
+or a threshold is an error rather than a guessed default. The one exception is the risk policy of folders
+saved before it was recorded: they get :class:`RiskPolicy`'s defaults (what every earlier release applied),
+and :class:`ModelInfo` says so (``risk_policy_source = "defaults"``), which ``/v1/model`` shows.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from narrascope.model.aggregate import RiskPolicy
+
 CONFIG_KEY = "narrascope"
 METADATA_FILE = "narrascope.json"
+# Token budget of one forward pass (rows x longest sequence) unless a caller sets its own.
+MAX_BATCH_TOKENS = 8192
+
+RiskPolicySource = Literal["model folder", "defaults"]
+
+logger = logging.getLogger(__name__)
 
 
 class ModelFolderError(ValueError):
@@ -34,6 +46,8 @@ class ModelInfo:
     trained_at: str | None
     mode: str | None
     metrics: dict[str, Any] = field(default_factory=dict)
+    risk_policy: RiskPolicy = field(default_factory=RiskPolicy)
+    risk_policy_source: RiskPolicySource = "defaults"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +58,8 @@ class ModelInfo:
             "trained_at": self.trained_at,
             "mode": self.mode,
             "metrics": self.metrics,
+            "risk_policy": self.risk_policy.to_dict(),
+            "risk_policy_source": self.risk_policy_source,
         }
 
 
@@ -92,17 +108,13 @@ class NarrativeClassifier:
         labels = [config.id2label[i] for i in range(config.num_labels)]
         extra = getattr(config, CONFIG_KEY, None) or {}
         kinds = dict(extra.get("label_kinds") or {})
-        thresholds = {label: float((extra.get("thresholds") or {}).get(label, 0.5)) for label in labels}
         if len(set(labels)) != len(labels):
             raise ModelFolderError(f"{folder}/config.json: id2label repeats labels: {labels}")
         missing = [label for label in labels if label not in kinds]
         if missing:
             raise ModelFolderError(f"{folder}/config.json: {CONFIG_KEY}.label_kinds lacks {missing}")
-        for label, value in thresholds.items():
-            if not 0.0 <= value <= 1.0:
-                raise ModelFolderError(
-                    f"{folder}/config.json: label {label!r} has threshold {value!r}, expected a value in [0, 1]"
-                )
+        thresholds = _read_thresholds(folder, extra, labels)
+        risk_policy, policy_source = _read_risk_policy(folder, extra)
         meta: dict[str, Any] = {}
         if (folder / METADATA_FILE).is_file():
             meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
@@ -114,6 +126,8 @@ class NarrativeClassifier:
             trained_at=meta.get("trained_at"),
             mode=meta.get("mode"),
             metrics=meta.get("metrics") or {},
+            risk_policy=risk_policy,
+            risk_policy_source=policy_source,
         )
         snapshot = {item["id"]: item for item in (meta.get("taxonomy") or {}).get("labels", [])}
         return cls(
@@ -127,6 +141,11 @@ class NarrativeClassifier:
             max_length=int(extra.get("max_length") or 128),
             device=device,
         )
+
+    @property
+    def risk_policy(self) -> RiskPolicy:
+        """The policy read from the model folder (see :class:`ModelInfo` for where it came from)."""
+        return self.info.risk_policy
 
     def describe_labels(self) -> list[dict[str, Any]]:
         """Labels as this model knows them (taxonomy snapshot saved at training time) with thresholds."""
@@ -145,7 +164,9 @@ class NarrativeClassifier:
         merged = {**self.thresholds, **(overrides or {})}
         return np.array([merged[label] for label in self.labels], dtype=np.float32)
 
-    def predict_proba(self, texts: Sequence[str], max_batch_tokens: int = 8192, max_batch_size: int = 64) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 64
+    ) -> np.ndarray:
         """Probabilities ``(len(texts), n_labels)``.
 
         Texts longer than ``max_length`` tokens are cut into overlapping windows and each label takes its
@@ -183,6 +204,44 @@ class NarrativeClassifier:
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Token count as the model sees it; the service uses it to size coalesced batches."""
         return sum(len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"])
+
+
+def _read_thresholds(folder: Path, extra: dict[str, Any], labels: list[str]) -> dict[str, float]:
+    """Every label's tuned threshold; a missing one is an error, like a missing kind (never a silent 0.5)."""
+    saved = extra.get("thresholds") or {}
+    missing = [label for label in labels if label not in saved]
+    if missing:
+        raise ModelFolderError(
+            f"{folder}/config.json: {CONFIG_KEY}.thresholds has no threshold for {', '.join(map(repr, missing))}"
+        )
+    thresholds: dict[str, float] = {}
+    for label in labels:
+        value = saved[label]
+        if not isinstance(value, bool) and isinstance(value, int | float):
+            value = float(value)
+        if not isinstance(value, float) or not 0.0 <= value <= 1.0:
+            raise ModelFolderError(
+                f"{folder}/config.json: label {label!r} has threshold {value!r}, expected a value in [0, 1]"
+            )
+        thresholds[label] = value
+    return thresholds
+
+
+def _read_risk_policy(folder: Path, extra: dict[str, Any]) -> tuple[RiskPolicy, RiskPolicySource]:
+    """The saved policy, or the documented defaults for folders written before the policy was saved."""
+    raw = extra.get("risk_policy")
+    if raw is None:
+        logger.warning(
+            "%s/config.json has no %s.risk_policy (saved by an older narrascope); using the defaults %s",
+            folder,
+            CONFIG_KEY,
+            RiskPolicy().to_dict(),
+        )
+        return RiskPolicy(), "defaults"
+    try:
+        return RiskPolicy.from_dict(raw), "model folder"
+    except (TypeError, ValueError) as exc:
+        raise ModelFolderError(f"{folder}/config.json: {CONFIG_KEY}.risk_policy: {exc}") from None
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

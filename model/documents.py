@@ -6,15 +6,18 @@ the same model gives the same results on either path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from narrascope.model.aggregate import Evidence, Risk, article_scores, assess_risk, evidence_for
-from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.aggregate import RiskPolicy, article_scores, assess_risk, evidence_for
+from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
 from narrascope.model.language import detect_language
+from narrascope.model.results import DocumentResult, SentenceResult
 from narrascope.model.sentences import split_sentences
+
+# Evidence sentences kept per predicted label unless a caller asks otherwise (API option, batch --evidence).
+EVIDENCE_PER_LABEL = 3
 
 
 class ScoringOptionsError(ValueError):
@@ -30,14 +33,15 @@ class Document:
 
 @dataclass(frozen=True)
 class ScoringOptions:
-    """Per-call choices; thresholds override the tuned ones saved with the model."""
+    """Per-call choices. Thresholds override the tuned ones saved with the model, and ``high_risk_at`` and
+    ``push_ratio`` override the model's :class:`RiskPolicy`; ``None`` keeps what the model folder says."""
 
     thresholds: dict[str, float] | None = None
     labels: list[str] | None = None
     include_sentences: bool = True
-    evidence_per_label: int = 3
-    high_risk_at: float = 0.8
-    push_ratio: float = 1.5
+    evidence_per_label: int = EVIDENCE_PER_LABEL
+    high_risk_at: float | None = None
+    push_ratio: float | None = None
 
     def validate(self, known: Sequence[str]) -> None:
         for label in list(self.thresholds or {}) + list(self.labels or []):
@@ -46,53 +50,16 @@ class ScoringOptions:
         for label, value in (self.thresholds or {}).items():
             if not 0.0 <= value <= 1.0:
                 raise ScoringOptionsError(f"threshold for {label!r} must be within [0, 1], got {value}")
-        if self.push_ratio < 0:
-            raise ScoringOptionsError(f"push_ratio must be >= 0, got {self.push_ratio}")
+        if self.evidence_per_label < 0:
+            raise ScoringOptionsError(f"evidence_per_label must be >= 0, got {self.evidence_per_label}")
+        self.risk_policy(RiskPolicy())
 
-
-@dataclass(frozen=True)
-class SentenceResult:
-    start: int
-    end: int
-    text: str
-    labels: list[str]
-    scores: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "text": self.text,
-            "labels": self.labels,
-            "scores": self.scores,
-        }
-
-
-@dataclass(frozen=True)
-class DocumentResult:
-    id: str
-    language: str
-    labels: list[str]
-    scores: dict[str, float]
-    risk: Risk
-    evidence: dict[str, list[Evidence]]
-    sentences: list[SentenceResult] | None = None
-    n_sentences: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "language": self.language,
-            "labels": self.labels,
-            "scores": self.scores,
-            "risk": self.risk.to_dict(),
-            "evidence": {label: [e.to_dict() for e in items] for label, items in self.evidence.items()},
-            "n_sentences": self.n_sentences,
-        }
-        if self.sentences is not None:
-            out["sentences"] = [s.to_dict() for s in self.sentences]
-        return out
+    def risk_policy(self, saved: RiskPolicy) -> RiskPolicy:
+        """The model's saved policy with this call's overrides; bad override values raise ScoringOptionsError."""
+        try:
+            return saved.overridden(high_risk_at=self.high_risk_at, push_ratio=self.push_ratio)
+        except ValueError as exc:
+            raise ScoringOptionsError(str(exc)) from None
 
 
 def _rounded(labels: Sequence[str], row: np.ndarray) -> dict[str, float]:
@@ -103,7 +70,7 @@ def score_documents(
     classifier: NarrativeClassifier,
     documents: Sequence[Document],
     options: ScoringOptions | None = None,
-    max_batch_tokens: int = 8192,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
 ) -> list[DocumentResult]:
     """Results in input order. All sentences of all documents share batches (fewer, fuller forward passes)."""
     return score_document_groups(classifier, [(documents, options or ScoringOptions())], max_batch_tokens)[0]
@@ -112,7 +79,7 @@ def score_documents(
 def score_document_groups(
     classifier: NarrativeClassifier,
     groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
-    max_batch_tokens: int = 8192,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
 ) -> list[list[DocumentResult]]:
     """Several callers' documents, each group with its own options, scored in one batched model pass.
 
@@ -152,6 +119,7 @@ def _aggregate(
     labels = [classifier.labels[i] for i in keep]
     kinds = {label: classifier.kinds[label] for label in labels}
     limits = thresholds[keep]
+    policy = options.risk_policy(classifier.risk_policy)
 
     results: list[DocumentResult] = []
     for doc, spans, all_probs in zip(documents, spans_per_doc, probs_per_doc, strict=True):
@@ -164,7 +132,13 @@ def _aggregate(
         sentences = None
         if options.include_sentences:
             sentences = [
-                SentenceResult(start, end, text, sentence_labels[row], _rounded(labels, doc_probs[row]))
+                SentenceResult(
+                    start=start,
+                    end=end,
+                    text=text,
+                    labels=sentence_labels[row],
+                    scores=_rounded(labels, doc_probs[row]),
+                )
                 for row, (start, end, text) in enumerate(spans)
             ]
         evidence = {
@@ -179,9 +153,7 @@ def _aggregate(
                 language=doc.lang or detect_language(doc.text),
                 labels=predicted,
                 scores=_rounded(labels, scores),
-                risk=assess_risk(
-                    labels, kinds, scores, set(predicted), sentence_labels, options.high_risk_at, options.push_ratio
-                ),
+                risk=assess_risk(labels, kinds, scores, set(predicted), sentence_labels, policy),
                 evidence=evidence,
                 sentences=sentences,
                 n_sentences=len(spans),

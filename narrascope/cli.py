@@ -12,6 +12,7 @@ from narrascope import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     from narrascope.batch.cli import register as register_batch
+    from narrascope.dataset.cli import register as register_dataset
     from narrascope.serve.cli import register as register_serve
     from narrascope.training.cli import register as register_training
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"narrascope {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_dataset(sub)
     register_training(sub)
     register_serve(sub)
     register_batch(sub)

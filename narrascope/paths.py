@@ -7,6 +7,7 @@ from pathlib import Path
 
 ENV_HOME = "NARRASCOPE_HOME"
 ENV_DATA = "NARRASCOPE_DATA_DIR"
+ENV_FEEDBACK_URL = "NARRASCOPE_FEEDBACK_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,6 +22,14 @@ def default_encoder_dir() -> Path:
 
 def default_model_dir() -> Path:
     return home() / "models" / "default"
+
+
+def default_feedback_url() -> str:
+    """``$NARRASCOPE_FEEDBACK_URL``, else a SQLite file in the cache root, beside the models, outside git.
+
+    The service writes the store and ``narrascope data feedback`` reads it; both resolve it here so they meet.
+    """
+    return os.environ.get(ENV_FEEDBACK_URL) or f"sqlite:///{home() / 'feedback.sqlite'}"
 
 
 def default_data_dir() -> Path:

@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from narrascope.model.classifier import NarrativeClassifier
-from narrascope.model.documents import Document, DocumentResult, ScoringOptions, score_document_groups
+from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.documents import Document, ScoringOptions, score_document_groups
+from narrascope.model.results import DocumentResult
 from narrascope.serve.metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ class MicroBatcher:
         self,
         get_classifier: Callable[[], NarrativeClassifier],
         *,
-        max_batch_tokens: int = 8192,
-        forward_batch_tokens: int = 8192,
+        max_batch_tokens: int = MAX_BATCH_TOKENS,
+        forward_batch_tokens: int = MAX_BATCH_TOKENS,
         max_wait_ms: float = 5.0,
         max_batch_requests: int = 64,
         max_queue_requests: int = 1024,
@@ -96,7 +97,6 @@ class MicroBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = True
-        self.batches_run = 0
 
     @property
     def running(self) -> bool:
@@ -190,7 +190,6 @@ class MicroBatcher:
                 self._executor, lambda: self._score_fn(classifier, groups, max_batch_tokens=self.forward_batch_tokens)
             )
         finally:
-            self.batches_run += 1
             if self._metrics is not None:
                 self._metrics.inference_seconds.observe(time.perf_counter() - started)
         for job, own in zip(live, results, strict=True):

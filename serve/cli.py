@@ -1,4 +1,4 @@
-"""``narrascope serve`` and ``narrascope feedback export``: thin wrappers over importable functions.
+"""``narrascope serve``: a thin wrapper over the app factory (feedback export is ``narrascope data feedback``).
 
 Settings come from ``NARRASCOPE_*`` variables; flags override them. Uvicorn is started with the app factory
 (``narrascope.serve.app:create_app``) only when several workers or auto-reload need it; flags then reach the
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    """Add ``serve`` and ``feedback`` to the ``narrascope`` command."""
+    """Add ``serve`` to the ``narrascope`` command."""
     serve = subparsers.add_parser(
         "serve",
         help="run the scoring API and the moderator page",
@@ -37,21 +37,6 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     serve.set_defaults(handler=run_serve)
-
-    feedback = subparsers.add_parser("feedback", help="work with moderators' corrections")
-    actions = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
-    export = actions.add_parser(
-        "export",
-        help="write accepted feedback as dataset rows (JSONL), checked by the data check",
-        description="Rows use register=moderator_feedback, source=feedback, split=train.",
-    )
-    export.add_argument("output", type=Path, help="JSONL file to write")
-    export.add_argument("--db", help="SQLAlchemy URL of the store (default: the service's)")
-    export.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    export.add_argument(
-        "--skip-invalid", action="store_true", help="leave out rows the data check rejects instead of failing"
-    )
-    export.set_defaults(handler=run_feedback_export)
 
 
 def serve_settings(args: argparse.Namespace) -> Settings:
@@ -135,22 +120,4 @@ def run_serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         **common,
     )
-    return 0
-
-
-def run_feedback_export(args: argparse.Namespace) -> int:
-    from narrascope.dataset.feedback import export_feedback
-    from narrascope.dataset.feedback_store import FeedbackStore
-
-    url = args.db or Settings().resolved_feedback_url
-    store = FeedbackStore(url, create=False)
-    try:
-        report = export_feedback(store, args.output, force=args.force, skip_invalid=args.skip_invalid)
-    finally:
-        store.close()
-    for reason in report.skipped:
-        logger.info("left out: %s", reason)
-    for problem in report.problems:
-        logger.warning("dropped: %s", problem)
-    logger.info("wrote %d feedback rows to %s", report.written, report.path)
     return 0

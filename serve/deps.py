@@ -42,9 +42,5 @@ def get_scorer(request: Request) -> Scorer:
     return get_service(request).scorer
 
 
-def get_store(request: Request) -> FeedbackStore:
-    return get_service(request).store
-
-
 def get_metrics(request: Request) -> ServiceMetrics:
     return get_service(request).metrics

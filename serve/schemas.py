@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from narrascope.model.documents import Document, ScoringOptions
+from narrascope.model.aggregate import RiskPolicy
+from narrascope.model.classifier import RiskPolicySource
+from narrascope.model.documents import EVIDENCE_PER_LABEL, Document, ScoringOptions
+from narrascope.model.results import DocumentResult, ModelStamp
 from narrascope.serve.settings import MAX_DOCUMENT_CHARS_CEILING, MAX_DOCUMENTS_CEILING, Settings
 
 LabelId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -51,8 +54,11 @@ class OptionsIn(Strict):
     )
     labels: list[LabelId] | None = Field(default=None, min_length=1, max_length=64, description="only these labels")
     include_sentences: bool = Field(default=True, description="return per-sentence spans, labels and scores")
-    evidence_per_label: int = Field(default=3, ge=0, le=25)
-    high_risk_at: Probability = Field(default=0.8, description="pushed-claim score from which the risk is high")
+    evidence_per_label: int = Field(default=EVIDENCE_PER_LABEL, ge=0, le=25)
+    high_risk_at: Probability | None = Field(
+        default=None,
+        description="pushed-claim score from which the risk is high; default: the model's risk policy (GET /v1/model)",
+    )
 
     @field_validator("labels")
     @classmethod
@@ -112,9 +118,9 @@ def check_limits(request: ScoreRequest, settings: Settings) -> None:
         raise RequestValidationError(errors)
 
 
-class ModelSummary(BaseModel):
-    name: str
-    version: str
+class ModelSummary(ModelStamp):
+    """The model that produced the results, and what it was trained from."""
+
     base_model: str
     trained_at: str | None
 
@@ -123,50 +129,18 @@ class ModelOut(ModelSummary):
     path: str
     mode: str | None
     metrics: dict[str, Any]
+    risk_policy: RiskPolicy = Field(description="how labels become the risk verdict; requests may override it")
+    risk_policy_source: RiskPolicySource = Field(
+        description="'defaults' for a model folder saved before the policy was recorded in it"
+    )
     device: str
     labels: list[str]
     loaded_at: float | None = Field(description="Unix time the model started serving")
 
 
-class RiskOut(BaseModel):
-    level: Literal["none", "debunk", "low", "high"]
-    score: float
-    claims_pushed: list[str]
-    claims_rebutted: list[str]
-    counter_labels: list[str]
-    claim_sentences: int = Field(description="sentences carrying a claim label")
-    counter_sentences: int = Field(description="sentences carrying a counter-narrative label")
-
-
-class EvidenceOut(BaseModel):
-    start: int
-    end: int
-    text: str
-    score: float
-
-
-class SentenceOut(BaseModel):
-    start: int
-    end: int
-    text: str
-    labels: list[str]
-    scores: dict[str, float]
-
-
-class DocumentResultOut(BaseModel):
-    id: str
-    language: str
-    labels: list[str] = Field(description="labels over their thresholds")
-    scores: dict[str, float] = Field(description="every label's probability (its strongest sentence)")
-    risk: RiskOut
-    evidence: dict[str, list[EvidenceOut]]
-    n_sentences: int
-    sentences: list[SentenceOut] | None = None
-
-
 class ScoreResponse(BaseModel):
     model: ModelSummary
-    results: list[DocumentResultOut]
+    results: list[DocumentResult]
 
 
 class LabelOut(BaseModel):

@@ -16,13 +16,16 @@ from fastapi import Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from narrascope.paths import default_model_dir, home
+from narrascope.model.classifier import MAX_BATCH_TOKENS
+from narrascope.paths import default_feedback_url, default_model_dir
 
 ENV_PREFIX = "NARRASCOPE_"
 
 # Hard ceilings documented in the OpenAPI schema; settings may only tighten them (see ``schemas``).
 MAX_DOCUMENTS_CEILING = 256
 MAX_DOCUMENT_CHARS_CEILING = 1_000_000
+# Forward pass size on CPU, where padding is pure waste (measured, see ``Settings.forward_tokens_for``).
+CPU_FORWARD_BATCH_TOKENS = 512
 
 
 class UnsafeSettingsError(ValueError):
@@ -69,12 +72,12 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(default=100_000, ge=1, le=MAX_DOCUMENT_CHARS_CEILING)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
-    max_batch_tokens: int = Field(default=8192, ge=64, description="token budget of one coalesced batch")
+    max_batch_tokens: int = Field(default=MAX_BATCH_TOKENS, ge=64, description="token budget of one coalesced batch")
     forward_batch_tokens: int | None = Field(
         default=None,
         ge=32,
-        description="tokens per forward pass inside a batch (length-sorted sub-batches); default 512 on CPU, "
-        "where padding is pure waste, and 8192 on GPU",
+        description="tokens per forward pass inside a batch (length-sorted sub-batches); default "
+        f"{CPU_FORWARD_BATCH_TOKENS} on CPU, where padding is pure waste, and {MAX_BATCH_TOKENS} on GPU",
     )
     max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0, description="how long a batch waits to fill up")
     max_batch_requests: int = Field(default=64, ge=1, description="requests per coalesced batch (1 = no coalescing)")
@@ -106,15 +109,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_feedback_url(self) -> str:
-        """The store URL; the SQLite default lives in the cache root, beside the models, outside git."""
-        return self.feedback_url or f"sqlite:///{home() / 'feedback.sqlite'}"
+        """The store URL: the setting, else the default shared with ``narrascope data feedback``."""
+        return self.feedback_url or default_feedback_url()
 
     def forward_tokens_for(self, device: str) -> int:
-        """Measured on CPU (bench/RESULTS.md): one padded 8192-token pass is slower than scoring requests one
-        by one, while length-sorted 512-token passes are faster; a GPU prefers fewer, bigger passes."""
+        """Measured on CPU (bench/RESULTS.md): one padded pass of the full token budget is slower than scoring
+        requests one by one, while length-sorted 512-token passes are faster; a GPU prefers fewer, bigger passes."""
         if self.forward_batch_tokens is not None:
             return self.forward_batch_tokens
-        return 8192 if str(device).startswith("cuda") else 512
+        return MAX_BATCH_TOKENS if str(device).startswith("cuda") else CPU_FORWARD_BATCH_TOKENS
 
     def check_bind_safety(self, authenticated: bool) -> None:
         """Refuse an open service on a reachable address unless the operator opted in explicitly.

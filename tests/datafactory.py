@@ -1,4 +1,5 @@
-"""Small, valid datasets written to a temp folder, for tests of the checker, the split and training."""
+"""Small, valid datasets written to a temp folder, for tests of the checker, the split, training and the
+feedback export."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from narrascope.dataset.feedback_store import FeedbackRecord, FeedbackStore
 from narrascope.dataset.rows import LANGUAGES
 from narrascope.labels import load_taxonomy
 
@@ -88,3 +90,25 @@ def write_dataset(
                 if item["lang"] == lang or (lang == "en" and item["lang"] not in LANGUAGES):
                     handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     return folder
+
+
+FEEDBACK_SENTENCE = "The Ministry of Defense called the reports fake."
+
+
+def add_feedback(store: FeedbackStore, text: str, labels: list[str], **extra: Any) -> int:
+    """Store one correction (a sentence unless ``kind`` says otherwise) and return its id."""
+    kind = str(extra.pop("kind", "sentence"))
+    return store.add(FeedbackRecord(kind=kind, text=text, labels=labels, **extra)).id
+
+
+def fill_feedback_store(store: FeedbackStore) -> None:
+    """Six corrections that export as four rows (feedback-2, -3, -4, -6), one of each case the export handles."""
+    add_feedback(store, FEEDBACK_SENTENCE, ["war_preparation"], lang="en")
+    add_feedback(store, "Казахстан не готовится к войне.", ["reassurance"], predicted=["war_preparation"])
+    # Differs only in spacing and punctuation, which the data check's near-duplicate rule ignores: supersedes #1.
+    add_feedback(
+        store, "  " + FEEDBACK_SENTENCE.replace(".", "!") + " ", ["reassurance"], lang="en", note="second look"
+    )
+    add_feedback(store, "Аумақтық қорғаныс туралы заң.", [], predicted=["war_preparation"], document_id="doc-7")
+    add_feedback(store, "One sentence here. And another one there.", ["reassurance"], kind="document", lang="en")
+    add_feedback(store, "A single-sentence document.", [], kind="document", lang="en")

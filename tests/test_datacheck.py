@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from narrascope.dataset.check import NO_RULES, BalanceRules, check_dataset, validate_rows
+from narrascope.dataset.check import NO_RULES, BalanceRules, Problem, check_dataset, validate_rows
 from tests.datafactory import article, sentence_rows, write_dataset
 
 
 def _problems(tmp_path: Path, rows=None, articles=None, rules=NO_RULES) -> list[str]:  # noqa: ANN001
-    return check_dataset(write_dataset(tmp_path, rows, articles), rules=rules).problems
+    """The problems as users read them (``file:line: reason``)."""
+    return [str(problem) for problem in check_dataset(write_dataset(tmp_path, rows, articles), rules=rules).problems]
 
 
 def test_valid_small_dataset_passes_with_relaxed_rules(tmp_path: Path) -> None:
@@ -27,7 +28,8 @@ def test_invalid_json_is_reported_with_file_and_line(tmp_path: Path) -> None:
     lines[2] = '{"id": "broken"'
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     problems = check_dataset(tmp_path, rules=NO_RULES).problems
-    assert any(p.startswith(f"{path}:3: invalid JSON") for p in problems), problems
+    assert any(p.file == str(path) and p.line == 3 and p.reason.startswith("invalid JSON") for p in problems), problems
+    assert any(str(p).startswith(f"{path}:3: invalid JSON") for p in problems), problems
 
 
 @pytest.mark.parametrize(
@@ -43,8 +45,9 @@ def test_invalid_json_is_reported_with_file_and_line(tmp_path: Path) -> None:
 def test_row_rules(tmp_path: Path, field: str, value: object, message: str) -> None:
     rows = sentence_rows()
     rows[5][field] = value
-    problems = _problems(tmp_path, rows)
-    assert any(message in p and (":" in p) for p in problems), problems
+    problems = check_dataset(write_dataset(tmp_path, rows), rules=NO_RULES).problems
+    row_file = str(tmp_path / "sentences" / "en.jsonl")  # rows[5] is the sixth English row (also when lang is bad)
+    assert any(p.file == row_file and p.line == 6 and message in p.reason for p in problems), problems
 
 
 def test_exact_and_near_duplicates(tmp_path: Path) -> None:
@@ -120,10 +123,24 @@ def test_validate_rows_for_imports() -> None:
     rows = copy.deepcopy(sentence_rows()[:3])
     assert validate_rows(rows, "x.jsonl") == []
     rows[2]["labels"] = ["nope"]
-    assert validate_rows(rows, "x.jsonl") == ["x.jsonl:3: unknown label 'nope'"]
+    problems = validate_rows(rows, "x.jsonl")
+    assert problems == [Problem("x.jsonl", 3, "unknown label 'nope'")]
+    assert [str(problem) for problem in problems] == ["x.jsonl:3: unknown label 'nope'"]
+
+
+def test_dataset_wide_problems_have_no_line(tmp_path: Path) -> None:
+    report = check_dataset(write_dataset(tmp_path), rules=BalanceRules(**{**NO_RULES.__dict__, "min_sentences": 1000}))
+    assert report.problems == [Problem(str(tmp_path), None, "96 sentences, need at least 1000")]
+    assert str(report.problems[0]) == f"{tmp_path}: 96 sentences, need at least 1000"
+
+
+def test_problems_are_immutable() -> None:
+    problem = Problem("x.jsonl", 1, "unknown label 'nope'")
+    with pytest.raises(AttributeError):
+        problem.line = 2  # type: ignore[misc]
 
 
 def test_committed_dataset_passes_the_full_check() -> None:
     data = Path(__file__).resolve().parents[1] / "data"
     report = check_dataset(data)
-    assert report.problems == [], "\n".join(report.problems[:30])
+    assert report.problems == [], "\n".join(map(str, report.problems[:30]))

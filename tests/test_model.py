@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from narrascope.model.aggregate import assess_risk
+from narrascope.model.aggregate import RiskPolicy, assess_risk
 from narrascope.model.classifier import ModelFolderError, NarrativeClassifier
 from narrascope.model.documents import Document, ScoringOptions, ScoringOptionsError, score_documents
 
 KINDS = {"war_preparation": "claim", "border_buildup": "claim", "reassurance": "counter", "leader_praise": "framing"}
 LABELS = list(KINDS)
+DEFAULT = RiskPolicy()
 
 
 def test_batched_scores_equal_one_at_a_time(tiny_classifier: NarrativeClassifier) -> None:
@@ -40,11 +41,27 @@ def test_long_sentences_are_windowed_not_truncated(tiny_classifier: NarrativeCla
     assert (score >= tiny_classifier.predict_proba([first_window])[0] - 1e-5).all()
 
 
-def test_thresholds_and_kinds_come_from_the_folder(tiny_classifier: NarrativeClassifier) -> None:
-    assert tiny_classifier.thresholds["reassurance"] == 0.5
-    assert tiny_classifier.kinds["war_preparation"] == "claim"
-    described = {item["id"]: item for item in tiny_classifier.describe_labels()}
+def _edited_copy(source: Path, target: Path, edit) -> Path:  # noqa: ANN001
+    """A copy of a model folder with its ``config.json`` changed by ``edit``."""
+    shutil.copytree(source, target)
+    config = json.loads((target / "config.json").read_text())
+    edit(config)
+    (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+def test_thresholds_and_kinds_come_from_the_folder(tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = _edited_copy(
+        tiny_model_dir,
+        tmp_path / "model",
+        lambda c: c["narrascope"]["thresholds"].update(reassurance=0.37, war_preparation=0),
+    )
+    classifier = NarrativeClassifier.load(folder)
+    assert classifier.thresholds["reassurance"] == 0.37 and classifier.thresholds["war_preparation"] == 0.0
+    assert classifier.kinds["war_preparation"] == "claim"
+    described = {item["id"]: item for item in classifier.describe_labels()}
     assert described["reassurance"]["kind"] == "counter" and described["reassurance"]["name"]
+    assert described["reassurance"]["threshold"] == 0.37
 
 
 def test_loading_a_non_model_folder_fails_clearly(tmp_path) -> None:  # noqa: ANN001
@@ -56,16 +73,22 @@ def test_loading_a_non_model_folder_fails_clearly(tmp_path) -> None:  # noqa: AN
     ("edit", "message"),
     [
         (lambda c: c["narrascope"]["thresholds"].update(war_preparation=7), "'war_preparation' has threshold 7.0"),
+        (
+            lambda c: c["narrascope"]["thresholds"].update(war_preparation="0.5"),
+            "'war_preparation' has threshold '0.5'",
+        ),
+        (
+            lambda c: c["narrascope"]["thresholds"].pop("reassurance"),
+            r"model/config.json: narrascope.thresholds has no threshold for 'reassurance'",
+        ),
+        (lambda c: c["narrascope"]["label_kinds"].pop("reassurance"), r"label_kinds lacks \['reassurance'\]"),
         (lambda c: c["id2label"].update({"1": c["id2label"]["0"]}), "id2label repeats labels"),
     ],
 )
 def test_loading_refuses_inconsistent_label_config(tiny_model_dir: Path, tmp_path: Path, edit, message) -> None:  # noqa: ANN001
-    """Batch jobs and eval load through here, so they refuse what the service's reload refuses."""
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, folder)
-    config = json.loads((folder / "config.json").read_text())
-    edit(config)
-    (folder / "config.json").write_text(json.dumps(config))
+    """Batch jobs and eval load through here, so they refuse what the service's reload refuses. A label without
+    a threshold is refused like a label without a kind: a guessed threshold would change every verdict."""
+    folder = _edited_copy(tiny_model_dir, tmp_path / "model", edit)
     with pytest.raises(ModelFolderError, match=message):
         NarrativeClassifier.load(folder)
 
@@ -111,14 +134,19 @@ def test_bad_options_are_rejected(tiny_classifier: NarrativeClassifier, options:
 def test_risk_pushed_versus_rebutted() -> None:
     scores = np.array([0.9, 0.6, 0.8, 0.7])
     claim_piece = [["war_preparation"], ["border_buildup"], ["war_preparation"], ["reassurance"], []]
-    pushed = assess_risk(LABELS, KINDS, scores, {"war_preparation", "border_buildup", "reassurance"}, claim_piece)
+    pushed = assess_risk(
+        LABELS, KINDS, scores, {"war_preparation", "border_buildup", "reassurance"}, claim_piece, DEFAULT
+    )
     assert pushed.level == "high" and pushed.claims_pushed == ["war_preparation", "border_buildup"]
     assert (pushed.claim_sentences, pushed.counter_sentences) == (3, 1)
     fact_check = [["war_preparation"], ["reassurance"], ["reassurance", "leader_praise"], []]
-    debunk = assess_risk(LABELS, KINDS, scores, {"war_preparation", "reassurance"}, fact_check)
+    debunk = assess_risk(LABELS, KINDS, scores, {"war_preparation", "reassurance"}, fact_check, DEFAULT)
     assert debunk.level == "debunk" and debunk.claims_rebutted == ["war_preparation"] and not debunk.claims_pushed
-    low = assess_risk(LABELS, KINDS, scores, {"border_buildup"}, [["border_buildup"]])
+    low = assess_risk(LABELS, KINDS, scores, {"border_buildup"}, [["border_buildup"]], DEFAULT)
     assert low.level == "low"
-    assert assess_risk(LABELS, KINDS, scores, {"leader_praise"}, [["leader_praise"]]).level == "none"
+    assert assess_risk(LABELS, KINDS, scores, {"leader_praise"}, [["leader_praise"]], DEFAULT).level == "none"
     # The ratio is the caller's: with a strict one, even one rebuttal against three claims makes a debunk.
-    assert assess_risk(LABELS, KINDS, scores, {"war_preparation"}, claim_piece, push_ratio=3.0).level == "debunk"
+    assert (
+        assess_risk(LABELS, KINDS, scores, {"war_preparation"}, claim_piece, RiskPolicy(push_ratio=3.0)).level
+        == "debunk"
+    )

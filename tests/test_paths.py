@@ -24,3 +24,22 @@ def test_data_dir_falls_back_to_the_working_directory(tmp_path: Path, monkeypatc
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "site-packages")
     monkeypatch.chdir(tmp_path)
     assert paths.default_data_dir() == tmp_path / "data"
+
+
+def test_feedback_url_is_the_environment_else_sqlite_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(paths.ENV_FEEDBACK_URL, "postgresql://db/feedback")
+    assert paths.default_feedback_url() == "postgresql://db/feedback"
+    monkeypatch.delenv(paths.ENV_FEEDBACK_URL)
+    monkeypatch.setenv(paths.ENV_HOME, str(tmp_path))
+    assert paths.default_feedback_url() == f"sqlite:///{tmp_path / 'feedback.sqlite'}"
+
+
+def test_the_service_and_the_export_share_the_feedback_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from narrascope.serve.settings import Settings
+
+    monkeypatch.delenv(paths.ENV_FEEDBACK_URL, raising=False)
+    monkeypatch.setenv(paths.ENV_HOME, str(tmp_path))
+    assert Settings().resolved_feedback_url == paths.default_feedback_url()
+    assert Settings(feedback_url="sqlite:///x.sqlite").resolved_feedback_url == "sqlite:///x.sqlite"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from narrascope.model.classifier import NarrativeClassifier
-from narrascope.model.documents import Document, DocumentResult, ScoringOptions, score_document_groups, score_documents
+from narrascope.model.documents import Document, ScoringOptions, score_document_groups, score_documents
+from narrascope.model.results import DocumentResult
 from narrascope.serve.batcher import MicroBatcher, OverloadedError
 from narrascope.serve.metrics import ServiceMetrics
 

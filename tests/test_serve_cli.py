@@ -98,10 +98,10 @@ def test_zero_workers_is_refused_naming_the_setting(tiny_model_dir: Path) -> Non
         cli.serve_settings(parse(["serve", "--model", str(tiny_model_dir), "--workers", "0"]))
 
 
-def test_narrascope_command_wires_serve_and_feedback() -> None:
+def test_narrascope_command_wires_serve_and_no_feedback_command() -> None:
     from narrascope.cli import build_parser
 
     args = build_parser().parse_args(["serve", "--port", "9000"])
     assert args.handler is cli.run_serve and args.port == 9000
-    args = build_parser().parse_args(["feedback", "export", "out.jsonl"])
-    assert args.handler is cli.run_feedback_export
+    with pytest.raises(SystemExit):  # exporting feedback is a data command now: narrascope data feedback
+        build_parser().parse_args(["feedback", "export", "out.jsonl"])

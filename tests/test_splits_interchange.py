@@ -4,11 +4,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from narrascope.dataset.interchange import InterchangeError, read_rows, write_rows
 from narrascope.dataset.rows import load_sentences, row_from_json
-from narrascope.dataset.splits import assign_splits, resplit_dataset
+from narrascope.dataset.splits import assign_splits, load_splits, resplit_dataset
+from narrascope.labels import load_taxonomy
 from tests.datafactory import sentence_rows, write_dataset
 
 
@@ -79,3 +81,27 @@ def test_import_rejects_invalid_rows_naming_them(tmp_path: Path) -> None:
     path.write_text('{"text": "x"\n', encoding="utf-8")
     with pytest.raises(InterchangeError, match=r"rows.jsonl:1: invalid JSON"):
         read_rows(path, "doccano")
+
+
+def test_split_targets_follow_the_requested_label_columns(tmp_path: Path) -> None:
+    """Eval asks for the model's labels: a reordered or shrunken label set must not misalign gold columns."""
+    data_dir = write_dataset(tmp_path)
+    taxonomy = load_taxonomy()
+    default = load_splits(data_dir, taxonomy)["dev"]
+    reordered = load_splits(data_dir, taxonomy, taxonomy.ids[::-1])["dev"]
+    np.testing.assert_array_equal(reordered.targets, default.targets[:, ::-1])
+    present = [i for i in range(len(taxonomy.ids)) if default.targets[:, i].any()]
+    assert len(present) >= 2, "the fixture must have positives in at least two columns"
+    columns = present[::-1][:2]
+    narrowed = load_splits(data_dir, taxonomy, [taxonomy.ids[i] for i in columns])["dev"]
+    np.testing.assert_array_equal(narrowed.targets, default.targets[:, columns])
+
+
+def test_load_splits_names_unknown_labels_and_empty_splits(tmp_path: Path) -> None:
+    rows = sentence_rows()
+    rows[0]["labels"] = ["rumour"]
+    with pytest.raises(ValueError, match=r"labels \['rumour'\] are not in the taxonomy"):
+        load_splits(write_dataset(tmp_path / "unknown", rows), load_taxonomy())
+    rows = [{**row, "split": "train" if row["split"] == "test" else row["split"]} for row in sentence_rows()]
+    with pytest.raises(ValueError, match="the test split is empty"):
+        load_splits(write_dataset(tmp_path / "no-test", rows), load_taxonomy())

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -140,36 +139,3 @@ def test_eval_report_with_baselines_plots_and_articles(trained: Path, data_dir: 
     assert set(result["targets"]) == {"macro_f1_overall", "macro_f1_en", "macro_f1_ru", "macro_f1_kk", "macro_f1_uk"}
     assert set(result["test"]["per_language"]) == {"en", "ru", "kk", "uk"}
     assert result["articles"]["summary"]["n"] == 4
-
-
-def test_cli_data_commands_round_trip(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from narrascope.training.cli import cmd_data_check, cmd_data_export, cmd_data_import
-
-    out = tmp_path / "export.json"
-    ns = argparse.Namespace(format="labelstudio", split="dev", lang="kk", data=data_dir, output=out, force=False)
-    assert cmd_data_export(ns) == 0
-    with pytest.raises(FileExistsError):
-        cmd_data_export(ns)
-    imported = tmp_path / "kk.jsonl"
-    assert cmd_data_import(argparse.Namespace(input=out, format="labelstudio", output=imported, force=False)) == 0
-    originals = [row.to_json() for row in load_sentences(data_dir) if row.split == "dev" and row.lang == "kk"]
-    assert [json.loads(line) for line in imported.read_text(encoding="utf-8").splitlines()] == originals
-    # The full rules fail on a toy dataset, and the check says so with a non-zero exit.
-    assert cmd_data_check(argparse.Namespace(data=data_dir)) == 1
-    assert "problem(s)" in capsys.readouterr().out
-
-
-def test_split_targets_follow_the_requested_label_columns(data_dir: Path) -> None:
-    """Eval asks for the model's labels: a reordered or shrunken label set must not misalign gold columns."""
-    from narrascope.labels import load_taxonomy
-    from narrascope.training.finetune import load_splits
-
-    taxonomy = load_taxonomy()
-    default = load_splits(data_dir, taxonomy)["dev"]
-    reordered = load_splits(data_dir, taxonomy, taxonomy.ids[::-1])["dev"]
-    np.testing.assert_array_equal(reordered.targets, default.targets[:, ::-1])
-    present = [i for i in range(len(taxonomy.ids)) if default.targets[:, i].any()]
-    assert len(present) >= 2, "the fixture must have positives in at least two columns"
-    columns = present[::-1][:2]
-    narrowed = load_splits(data_dir, taxonomy, [taxonomy.ids[i] for i in columns])["dev"]
-    np.testing.assert_array_equal(narrowed.targets, default.targets[:, columns])

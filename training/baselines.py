@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from narrascope.dataset.splits import SplitData
 from narrascope.training.embeddings import encode_frozen, mean_pooling
-from narrascope.training.finetune import SplitData
 from narrascope.training.thresholds import tune_thresholds
 
 

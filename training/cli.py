@@ -1,4 +1,4 @@
-"""Subcommands of the research side: ``encoder``, ``data``, ``train`` and ``eval``.
+"""Subcommands of the research side: ``encoder``, ``train`` and ``eval`` (``data`` lives in ``narrascope.dataset.cli``).
 
 Each handler is a thin wrapper over an importable function so tests call the function, not a shell.
 """
@@ -6,7 +6,6 @@ Each handler is a thin wrapper over an importable function so tests call the fun
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -29,34 +28,6 @@ def register(sub: Any) -> None:
     prepare.add_argument("--force", action="store_true", help="rebuild even if an up-to-date folder exists")
     prepare.set_defaults(handler=cmd_encoder_prepare)
 
-    data = sub.add_parser("data", help="check, split, import and export the dataset")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
-    check = data_sub.add_parser("check", help="validate rows and size/balance rules; print the count table")
-    check.add_argument("--data", type=Path, default=default_data_dir())
-    check.set_defaults(handler=cmd_data_check)
-    split = data_sub.add_parser("split", help="(re)assign train/dev/test deterministically by group")
-    split.add_argument("--data", type=Path, default=default_data_dir())
-    split.add_argument("--seed", type=int, default=13)
-    split.set_defaults(handler=cmd_data_split)
-    imp = data_sub.add_parser("import", help="import Label Studio JSON or doccano JSONL into a sentence file")
-    imp.add_argument("input", type=Path)
-    imp.add_argument("--format", choices=("labelstudio", "doccano"), required=True)
-    imp.add_argument(
-        "--output", type=Path, required=True, help="sentence JSONL to write (e.g. data/sentences/xx.jsonl)"
-    )
-    imp.add_argument("--force", action="store_true", help="overwrite an existing output")
-    imp.set_defaults(handler=cmd_data_import)
-    exp = data_sub.add_parser("export", help="export a split to Label Studio JSON or doccano JSONL")
-    exp.add_argument("--format", choices=("labelstudio", "doccano"), required=True)
-    exp.add_argument("--split", choices=("train", "dev", "test", "all"), default="all")
-    exp.add_argument("--lang", default=None, help="only this language")
-    exp.add_argument("--data", type=Path, default=default_data_dir())
-    exp.add_argument("--output", type=Path, required=True)
-    exp.add_argument("--force", action="store_true")
-    exp.set_defaults(handler=cmd_data_export)
-    config = data_sub.add_parser("labelstudio-config", help="print the Label Studio labeling interface XML")
-    config.set_defaults(handler=cmd_labelstudio_config)
-
     train = sub.add_parser("train", help="fine-tune a model folder from the dataset")
     train.add_argument("--data", type=Path, default=default_data_dir())
     train.add_argument("--output", type=Path, default=default_model_dir())
@@ -78,69 +49,11 @@ def register(sub: Any) -> None:
     evaluate.set_defaults(handler=cmd_eval)
 
 
-def cmd_labelstudio_config(args: argparse.Namespace) -> int:
-    from narrascope.dataset.interchange import labelstudio_config
-
-    _out(labelstudio_config())
-    return 0
-
-
 def cmd_encoder_prepare(args: argparse.Namespace) -> int:
     from narrascope.training.encoder import prepare_encoder
 
     folder = prepare_encoder(args.output, force=args.force)
     _out(f"encoder ready: {folder}")
-    return 0
-
-
-def cmd_data_check(args: argparse.Namespace) -> int:
-    from narrascope.dataset.check import check_dataset
-
-    report = check_dataset(args.data)
-    _out(report.table)
-    _out(json.dumps(report.counts, ensure_ascii=False))
-    for problem in report.problems:
-        _out(problem)
-    _out(f"{len(report.problems)} problem(s)" if report.problems else "data check passed")
-    return 1 if report.problems else 0
-
-
-def cmd_data_split(args: argparse.Namespace) -> int:
-    from narrascope.dataset.splits import resplit_dataset
-
-    counts = resplit_dataset(args.data, seed=args.seed)
-    _out(json.dumps(counts))
-    return 0
-
-
-def _refuse_overwrite(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite")
-
-
-def cmd_data_import(args: argparse.Namespace) -> int:
-    from narrascope.dataset.interchange import read_rows
-    from narrascope.dataset.rows import write_jsonl
-
-    _refuse_overwrite(args.output, args.force)
-    rows = read_rows(args.input, args.format)
-    write_jsonl(args.output, rows)
-    _out(f"imported {len(rows)} rows into {args.output}; run narrascope data check")
-    return 0
-
-
-def cmd_data_export(args: argparse.Namespace) -> int:
-    from narrascope.dataset.interchange import write_rows
-    from narrascope.dataset.rows import load_sentences
-
-    _refuse_overwrite(args.output, args.force)
-    rows = [
-        row.to_json()
-        for row in load_sentences(args.data)
-        if (args.split == "all" or row.split == args.split) and (args.lang is None or row.lang == args.lang)
-    ]
-    write_rows(rows, args.output, args.format)
-    _out(f"exported {len(rows)} rows to {args.output}")
     return 0
 
 

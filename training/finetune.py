@@ -16,7 +16,6 @@ import platform
 import random
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from narrascope.dataset.rows import SentenceRow, data_hash, load_sentences
+from narrascope.dataset.rows import data_hash
+from narrascope.dataset.splits import SplitData, load_splits
 from narrascope.labels import Taxonomy, load_taxonomy
 from narrascope.model.classifier import ModelInfo, NarrativeClassifier, pad_batch
 from narrascope.training.args import TrainingArguments
@@ -33,43 +33,6 @@ from narrascope.training.package import configure_labels, save_model_folder
 from narrascope.training.thresholds import apply_thresholds, tune_thresholds
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class SplitData:
-    texts: list[str]
-    targets: np.ndarray
-    languages: list[str]
-
-    @classmethod
-    def from_rows(cls, rows: list[SentenceRow], labels: list[str]) -> SplitData:
-        index = {label: i for i, label in enumerate(labels)}
-        targets = np.zeros((len(rows), len(labels)), dtype=np.float32)
-        for r, row in enumerate(rows):
-            for label in row.labels:
-                if label in index:
-                    targets[r, index[label]] = 1.0
-        return cls([row.text for row in rows], targets, [row.lang for row in rows])
-
-
-def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = None) -> dict[str, SplitData]:
-    """Train/dev/test with one target column per label of ``labels`` (default: the taxonomy's ids, in order).
-
-    Evaluation passes the model's own labels so gold and predicted columns line up even when the taxonomy
-    gained, lost or reordered labels after the model was trained; gold labels the model lacks are left out.
-    """
-    rows = load_sentences(data_dir)
-    unknown = sorted({label for row in rows for label in row.labels if label not in taxonomy})
-    if unknown:
-        raise ValueError(f"{data_dir}: labels {unknown} are not in the taxonomy; run narrascope data check")
-    splits = {
-        name: SplitData.from_rows([r for r in rows if r.split == name], labels or taxonomy.ids)
-        for name in ("train", "dev", "test")
-    }
-    for name, split in splits.items():
-        if not split.texts:
-            raise ValueError(f"{data_dir}: the {name} split is empty; run narrascope data split")
-    return splits
 
 
 def seed_everything(seed: int) -> None:

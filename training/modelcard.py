@@ -22,6 +22,19 @@ def _prf_table(rows: dict[str, dict[str, Any]], first: str) -> list[str]:
     return lines
 
 
+def _risk_policy_lines(policy: dict[str, Any] | None) -> list[str]:
+    """The verdict rule the folder is served with (``config.json``, ``narrascope.risk_policy``)."""
+    if not policy:
+        return ["## Risk policy", "Not recorded in this folder; the service applies narrascope's defaults."]
+    return [
+        "## Risk policy",
+        f"- Claims count as pushed when claim sentences outnumber counter-narrative sentences by more than "
+        f"**{policy.get('push_ratio')}x**, otherwise as rebutted (`debunk`).",
+        f"- A pushed claim scoring at least **{policy.get('high_risk_at')}** makes the risk `high`, a weaker one "
+        "`low`. Requests may override both; the saved values are in `config.json` under `narrascope.risk_policy`.",
+    ]
+
+
 def render_model_card(meta: dict[str, Any]) -> str:
     test = (meta.get("metrics") or {}).get("test") or {}
     summary = test.get("summary") or {}
@@ -61,7 +74,8 @@ def render_model_card(meta: dict[str, Any]) -> str:
         "| label | kind | threshold |",
         "|---|---|---:|",
     ]
-    lines += [f"| {label} | {kinds.get(label, '?')} | {_fmt(thresholds.get(label, 0.5))} |" for label in labels]
+    lines += [f"| {label} | {kinds.get(label, '?')} | {_fmt(thresholds.get(label, 'missing'))} |" for label in labels]
+    lines += ["", *_risk_policy_lines(meta.get("risk_policy"))]
     lines += ["", "## Test metrics (sentences)"]
     if summary:
         lines += [

@@ -2,8 +2,8 @@
 
 The folder follows Hugging Face conventions (``save_pretrained`` weights as safetensors, ``id2label``,
 ``problem_type``) so ``transformers.pipeline`` can use it with no project code, and it carries what the
-project needs beside the weights: tuned thresholds and label kinds in ``config.json``, provenance and metrics
-in ``narrascope.json``, and a model card.
+project needs beside the weights: tuned thresholds, label kinds and the risk policy in ``config.json``,
+provenance and metrics in ``narrascope.json``, and a model card.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import transformers
 
 from narrascope import __version__
 from narrascope.labels import Taxonomy
+from narrascope.model.aggregate import RiskPolicy
 from narrascope.model.classifier import CONFIG_KEY, METADATA_FILE
 from narrascope.training.modelcard import render_model_card
 
@@ -41,8 +42,12 @@ def save_model_folder(
     metadata: dict[str, Any],
     max_length: int,
     model_name: str = "narrascope-to-narratives",
+    risk_policy: RiskPolicy | None = None,
 ) -> Path:
     """Write weights, tokenizer, config, ``narrascope.json`` and ``README.md`` atomically into ``output``.
+
+    ``risk_policy`` (default: :class:`RiskPolicy`'s documented defaults) is written out explicitly, so the
+    folder states the verdict rule it is served with instead of relying on the code's defaults.
 
     A half-written folder must never be picked up by the service, so everything goes to a sibling staging
     directory first and is renamed into place.
@@ -54,6 +59,7 @@ def save_model_folder(
         shutil.rmtree(staging)
     trained_at = metadata.get("trained_at") or datetime.now(UTC).isoformat(timespec="seconds")
     version = metadata.get("model_version") or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    policy = (risk_policy or RiskPolicy()).to_dict()
     configure_labels(model.config, taxonomy)
     setattr(
         model.config,
@@ -61,6 +67,7 @@ def save_model_folder(
         {
             "thresholds": {label: round(float(thresholds[label]), 4) for label in taxonomy.ids},
             "label_kinds": {label.id: label.kind for label in taxonomy.labels},
+            "risk_policy": policy,
             "model_name": model_name,
             "model_version": version,
             "base_model": metadata.get("base_model", "unknown"),
@@ -76,6 +83,7 @@ def save_model_folder(
         "model_version": version,
         "trained_at": trained_at,
         "thresholds": {label: round(float(thresholds[label]), 4) for label in taxonomy.ids},
+        "risk_policy": policy,
         "taxonomy": taxonomy.to_dict(),
         "versions": {
             "narrascope": __version__,
