@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from narrascope.model.classifier import MAX_BATCH_TOKENS
-from narrascope.paths import default_feedback_url, default_model_dir
+from narrascope.paths import default_feedback_url, default_model_dir, default_models_root
 
 ENV_PREFIX = "NARRASCOPE_"
 
@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     max_queue_requests: int = Field(default=1024, ge=1, description="queued requests before answering 503")
 
     models_root: Path = Field(
-        default_factory=lambda: home() / "models",
+        default_factory=default_models_root,
         description="POST /v1/admin/reload loads only folders under this directory (symlinks resolved)",
     )
 
