@@ -16,7 +16,8 @@ WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(p['dependencies'] + p['optional-dependencies']['distributed']))" > /tmp/requirements.txt \
+extras = p['optional-dependencies']; print('\n'.join(p['dependencies'] + extras['distributed'] + extras['postgres']))" \
+    > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt
 
 # The code: one package, narrascope, whose layers keep their folders (pyproject.toml maps them).

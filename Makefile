@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MODEL ?= $(shell $(PYTHON) -c "import os,pathlib;print(pathlib.Path(os.environ.get('NARRASCOPE_HOME') or pathlib.Path.home()/'.cache'/'narrascope')/'models'/'default')")
 
-.PHONY: run setup model serve test test-all lint typecheck datacheck pytest browser bench clean
+.PHONY: run setup model serve test test-all lint typecheck datacheck pytest browser postgres bench clean
 
 ## Fresh machine -> environment, embedded encoder, default model (trained once), service on http://$(HOST):$(PORT)
 run: model serve
@@ -32,7 +32,7 @@ serve: setup
 	$(BIN)/narrascope serve --model "$(MODEL)" --host $(HOST) --port $(PORT)
 
 ## The whole suite: lint, types, the data contract, unit + integration + browser tests
-test: setup browser lint typecheck datacheck pytest
+test: setup browser postgres lint typecheck datacheck pytest
 
 lint: setup
 	$(BIN)/ruff check .
@@ -59,7 +59,7 @@ pytest: setup
 	$(BIN)/python -m pytest -q
 
 ## Everything `make test` runs plus the slow integration tests with the real embedded encoder (minutes more)
-test-all: setup browser lint typecheck datacheck
+test-all: setup browser postgres lint typecheck datacheck
 	$(BIN)/python -m pytest -q -m ""
 
 # Debian chromium for the browser test (needs root, as on CI); without it that one test is skipped with a reason.
@@ -67,6 +67,14 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; the browser test will be skipped"; fi
+
+# Debian PostgreSQL for the multi-machine feedback test, which starts its own throwaway server from these
+# binaries (needs root to install, as on CI); without them that test is skipped with a reason.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null \
+	  && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || echo "warning: could not install postgresql; the PostgreSQL feedback test will be skipped"; fi
 
 bench: setup
 	$(BIN)/python bench/load_test.py --model "$(MODEL)"

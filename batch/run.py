@@ -22,6 +22,7 @@ from narrascope.batch.sink import ErrorLog, ResultSink, Summary
 from narrascope.batch.writers import OutputState, open_writer, prepare_output
 from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
 from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions
+from narrascope.model.protocol import Classifier
 from narrascope.model.threads import use_threads
 from narrascope.paths import default_model_dir
 
@@ -120,7 +121,7 @@ def open_sink(
 
 def score_feed(
     settings: ScoreSettings,
-    classifier: NarrativeClassifier | None = None,
+    classifier: Classifier | None = None,
     stdin: IO[bytes] | None = None,
     stdout: IO[str] | None = None,
 ) -> Summary:
@@ -153,7 +154,7 @@ def score_feed(
 
 def _flush_batch(
     sink: ResultSink,
-    classifier: NarrativeClassifier,
+    classifier: Classifier,
     pending: list[Record],
     options: ScoringOptions,
     max_batch_tokens: int,

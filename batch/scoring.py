@@ -14,8 +14,9 @@ from typing import Any
 
 from narrascope.batch.columns import MODEL_COLUMN, SCORE_COLUMNS
 from narrascope.batch.records import BadRecord, Record
-from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions, score_documents
+from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult, ModelStamp
 
 logger = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ class ScoredBatch:
     sentences: int = 0
 
 
-def model_stamp(classifier: NarrativeClassifier) -> ModelStamp:
+def model_stamp(classifier: Classifier) -> ModelStamp:
     return ModelStamp(name=classifier.info.name, version=classifier.info.version)
 
 
 def score_records(
-    classifier: NarrativeClassifier,
+    classifier: Classifier,
     records: Sequence[Record],
     options: ScoringOptions,
     max_batch_tokens: int = MAX_BATCH_TOKENS,

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy, article_scores, assess_risk, evidence_for
-from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.language import detect_language
+from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult, SentenceResult
 from narrascope.model.sentences import split_sentences
 
@@ -67,7 +68,7 @@ def _rounded(labels: Sequence[str], row: np.ndarray) -> dict[str, float]:
 
 
 def score_documents(
-    classifier: NarrativeClassifier,
+    classifier: Classifier,
     documents: Sequence[Document],
     options: ScoringOptions | None = None,
     max_batch_tokens: int = MAX_BATCH_TOKENS,
@@ -77,7 +78,7 @@ def score_documents(
 
 
 def score_document_groups(
-    classifier: NarrativeClassifier,
+    classifier: Classifier,
     groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
     max_batch_tokens: int = MAX_BATCH_TOKENS,
 ) -> list[list[DocumentResult]]:
@@ -107,7 +108,7 @@ def score_document_groups(
 
 
 def _aggregate(
-    classifier: NarrativeClassifier,
+    classifier: Classifier,
     documents: Sequence[Document],
     spans_per_doc: list[list[tuple[int, int, str]]],
     probs_per_doc: list[np.ndarray],

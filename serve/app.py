@@ -57,7 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics: ServiceMetrics = app.state.metrics
     # This worker process is ours: split the cores among the configured workers so they do not oversubscribe.
     threads = use_threads(settings.num_threads, settings.workers)
-    registry = ModelRegistry(_loader(settings))
+    registry = ModelRegistry(app.state.loader)
     registry.on_swap.append(lambda classifier: metrics.set_model(classifier.info))
     await registry.load_initial(settings.model_dir)
     batcher = MicroBatcher(
@@ -99,8 +99,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("service stopped")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; refuses unsafe settings (open service on a reachable address) before anything runs."""
+def create_app(settings: Settings | None = None, loader: Loader | None = None) -> FastAPI:
+    """Build the app; refuses unsafe settings (open service on a reachable address) before anything runs.
+
+    ``loader`` turns a model folder into a classifier (default: a transformers model folder); tests pass a
+    deterministic fake that satisfies :class:`~narrascope.model.protocol.Classifier`.
+    """
     settings = settings or Settings()
     authenticator = startup_authenticator(settings)  # refuses keyless specs and unsafe binds before anything runs
     if settings.log_json:
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.loader = loader or _loader(settings)
     app.state.metrics = ServiceMetrics()
     app.state.authenticator = authenticator
     install_error_handlers(app)

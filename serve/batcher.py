@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.documents import Document, ScoringOptions, score_document_groups
+from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult
 from narrascope.serve.metrics import ServiceMetrics
 
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 class ScoreFunction(Protocol):
     def __call__(
         self,
-        classifier: NarrativeClassifier,
+        classifier: Classifier,
         groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
         max_batch_tokens: int = ...,
     ) -> list[list[DocumentResult]]: ...
@@ -51,7 +52,7 @@ class BatcherClosedError(RuntimeError):
 class BatchOutcome:
     """A request's results, with the model that produced them (a reload may swap it between batches)."""
 
-    classifier: NarrativeClassifier
+    classifier: Classifier
     results: list[DocumentResult]
     queue_wait_s: float
     batch_requests: int
@@ -74,7 +75,7 @@ class MicroBatcher:
 
     def __init__(
         self,
-        get_classifier: Callable[[], NarrativeClassifier],
+        get_classifier: Callable[[], Classifier],
         *,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         forward_batch_tokens: int = MAX_BATCH_TOKENS,

@@ -7,6 +7,7 @@ to fix. Submitted input is not echoed back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,9 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from narrascope.dataset.feedback_store import FeedbackStoreUnavailable
 from narrascope.model.documents import ScoringOptionsError
 from narrascope.serve.batcher import BatcherClosedError, OverloadedError
 from narrascope.serve.registry import ModelNotReadyError
+
+logger = logging.getLogger(__name__)
+# A locked SQLite file frees up within seconds; a restarting database server takes a few more.
+STORE_RETRY_AFTER_S = 5
 
 
 def readable_location(loc: Sequence[Any]) -> str:
@@ -70,9 +76,18 @@ async def shutting_down(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=503, content=detail, headers={"Retry-After": "5"})
 
 
+async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """503, not 500: the request was fine and a retry can succeed. The store's message is safe to log (it
+    names the database error, never the statement's parameters, which hold the text)."""
+    logger.warning("feedback store unavailable", extra={"reason": str(exc)})
+    detail = "the feedback database is unavailable (locked or unreachable); the correction was not stored, retry later"
+    return JSONResponse(status_code=503, content={"detail": detail}, headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ScoringOptionsError, options_error)
     app.add_exception_handler(ModelNotReadyError, not_ready)
     app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(BatcherClosedError, shutting_down)
+    app.add_exception_handler(FeedbackStoreUnavailable, store_unavailable)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from narrascope.model.classifier import ModelFolderError, NarrativeClassifier
+from narrascope.model.classifier import ModelFolderError
 from narrascope.model.documents import Document, ScoringOptions, score_documents
+from narrascope.model.protocol import Classifier
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ SMOKE_TEXT = (
     "Казахстан не готовится к войне. The law creates territorial defence units."
 )
 
-Loader = Callable[[Path], NarrativeClassifier]
+Loader = Callable[[Path], Classifier]
 
 
 class ModelNotReadyError(RuntimeError):
@@ -48,7 +49,7 @@ class ReloadOutcome:
     seconds: float = 0.0
 
 
-def validate_classifier(classifier: NarrativeClassifier) -> None:
+def validate_classifier(classifier: Classifier) -> None:
     """Labels present and a smoke score that returns sane probabilities.
 
     The folder's static checks (unique labels, a kind and a threshold in [0, 1] for each) live in
@@ -64,7 +65,7 @@ def validate_classifier(classifier: NarrativeClassifier) -> None:
         raise ModelValidationError(f"smoke score returned probabilities outside [0, 1]: {bad}")
 
 
-def _summary(classifier: NarrativeClassifier) -> dict[str, Any]:
+def _summary(classifier: Classifier) -> dict[str, Any]:
     info = classifier.info
     return {"name": info.name, "version": info.version, "path": info.path, "labels": len(classifier.labels)}
 
@@ -74,28 +75,28 @@ class ModelRegistry:
 
     def __init__(self, loader: Loader) -> None:
         self._loader = loader
-        self._current: NarrativeClassifier | None = None
+        self._current: Classifier | None = None
         self._lock = asyncio.Lock()
         self.loaded_at: float | None = None
-        self.on_swap: list[Callable[[NarrativeClassifier], None]] = []
+        self.on_swap: list[Callable[[Classifier], None]] = []
 
     @property
     def ready(self) -> bool:
         return self._current is not None
 
     @property
-    def current(self) -> NarrativeClassifier:
+    def current(self) -> Classifier:
         classifier = self._current
         if classifier is None:
             raise ModelNotReadyError("no model is loaded")
         return classifier
 
-    def _load_and_validate(self, path: Path) -> NarrativeClassifier:
+    def _load_and_validate(self, path: Path) -> Classifier:
         classifier = self._loader(path)
         validate_classifier(classifier)
         return classifier
 
-    def _swap(self, classifier: NarrativeClassifier) -> None:
+    def _swap(self, classifier: Classifier) -> None:
         self._current = classifier
         self.loaded_at = time.time()
         for callback in self.on_swap:

@@ -156,6 +156,12 @@ class LabelsResponse(BaseModel):
     labels: list[LabelOut]
 
 
+# Character offsets into a scored document, so never beyond the longest document the API accepts. Strict: a
+# float (1e23, 1.0), a boolean or a numeric string is refused rather than coerced; a coerced 1e23 used to
+# reach the database and overflow its integer column (a 500).
+Offset = Annotated[int, Field(strict=True, ge=0, le=MAX_DOCUMENT_CHARS_CEILING)]
+
+
 class FeedbackIn(Strict):
     kind: Literal["sentence", "document"] = Field(default="sentence", description="what ``text`` is")
     text: str = Field(max_length=MAX_DOCUMENT_CHARS_CEILING)
@@ -163,8 +169,8 @@ class FeedbackIn(Strict):
     predicted: list[LabelId] | None = Field(default=None, max_length=64, description="what the model had said")
     lang: LangCode | None = None
     document_id: str | None = Field(default=None, max_length=256)
-    start: int | None = Field(default=None, ge=0, description="offset of a sentence in its document")
-    end: int | None = Field(default=None, ge=0)
+    start: Offset | None = Field(default=None, description="offset of a sentence in its document")
+    end: Offset | None = Field(default=None, description="end offset (exclusive) of the sentence in its document")
     note: str | None = Field(default=None, max_length=2000)
 
     _text = field_validator("text")(_checked_text)
@@ -186,7 +192,8 @@ class FeedbackIn(Strict):
 
 
 def check_feedback(body: FeedbackIn, known_labels: Sequence[str], settings: Settings) -> None:
-    """Labels must be the served model's (the taxonomy travels with it); text within the configured limit."""
+    """Labels must be the served model's (the taxonomy travels with it); text and offsets within the configured
+    document limit."""
     errors: list[dict[str, Any]] = [
         {"type": "value_error", "loc": ("body", field, i), "msg": f"unknown label {label!r}", "input": None}
         for field in ("labels", "predicted")
@@ -195,6 +202,18 @@ def check_feedback(body: FeedbackIn, known_labels: Sequence[str], settings: Sett
     ]
     if len(body.text) > settings.max_document_chars:
         errors.append(_too_long(("body", "text"), settings.max_document_chars, len(body.text)))
+    for field in ("start", "end"):  # the schema allows the ceiling; the service accepts only its configured limit
+        offset = getattr(body, field)
+        if offset is not None and offset > settings.max_document_chars:
+            errors.append(
+                {
+                    "type": "less_than_equal",
+                    "loc": ("body", field),
+                    "msg": f"Input should be less than or equal to {settings.max_document_chars} "
+                    f"(the longest document this service scores), not {offset}",
+                    "input": None,
+                }
+            )
     if errors:
         raise RequestValidationError(errors)
 

@@ -37,15 +37,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def running_server(settings: Settings, startup_timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL, stops on exit."""
+def running_server(settings: Settings, startup_timeout: float = 30.0, access_log: bool = False) -> Iterator[str]:
+    """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL, stops on exit.
+
+    ``access_log`` turns uvicorn's own access lines on, for tests that check what uvicorn would log."""
     import uvicorn
 
     from narrascope.serve.app import create_app
 
     port = settings.port or free_port(settings.host)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=port, log_config=None, access_log=False, lifespan="on"
+        create_app(settings), host=settings.host, port=port, log_config=None, access_log=access_log, lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="narrascope-test-server", daemon=True)

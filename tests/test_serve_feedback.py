@@ -97,3 +97,44 @@ def test_bad_feedback_is_422_and_not_stored(client: TestClient, store_dir: Path,
     assert response.status_code == 422
     assert any(message in item["msg"] for item in response.json()["detail"]), response.json()
     assert rows_in(store_dir / "feedback.sqlite") == []
+
+
+# Every numeric field of the request; a new one must be added here to be covered by the bounds test below.
+NUMERIC_FIELDS = ("start", "end")
+
+
+@pytest.mark.parametrize("field", NUMERIC_FIELDS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1e23, "Input should be a valid integer"),  # used to reach the database and overflow: a 500
+        (12.0, "Input should be a valid integer"),  # a float is not an offset, even a whole one
+        (True, "Input should be a valid integer"),  # nor is a boolean
+        ("12", "Input should be a valid integer"),
+        (-1, "greater than or equal to 0"),
+        (10**7, "less than or equal to 1000000"),  # the documented ceiling
+        (10**30, "less than or equal to 1000000"),
+    ],
+)
+def test_numeric_fields_are_bounded(
+    client: TestClient, store_dir: Path, field: str, value: object, message: str
+) -> None:
+    body = {"text": SENTENCE, "labels": [], "start": 0, "end": 48} | {field: value}
+    response = client.post("/v1/feedback", json=body)
+    assert response.status_code == 422, response.text
+    assert any(item["msg"].startswith(f"{field}: ") and message in item["msg"] for item in response.json()["detail"])
+    assert rows_in(store_dir / "feedback.sqlite") == []
+
+
+@pytest.mark.parametrize("field", NUMERIC_FIELDS)
+def test_offsets_stay_within_the_configured_document_limit(tiny_model_dir: Path, tmp_path: Path, field: str) -> None:
+    settings = isolated_settings(tiny_model_dir, tmp_path, max_document_chars=1000)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        body = {"text": SENTENCE, "labels": [], "start": 0, "end": 1000} | {field: 1001}
+        if field == "start":
+            body["end"] = 1002
+        response = test_client.post("/v1/feedback", json=body)
+        assert response.status_code == 422
+        assert f"{field}: Input should be less than or equal to 1000" in response.text
+        accepted = test_client.post("/v1/feedback", json={"text": SENTENCE, "labels": [], "start": 952, "end": 1000})
+        assert accepted.status_code == 201
