@@ -173,6 +173,9 @@ class ParquetPartsWriter:
         # An empty job still leaves an (empty) output folder, so "it ran" and "it never ran" differ.
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    def abort(self) -> None:
+        """Parts are complete files the moment they exist, so a failed job only must not create the folder."""
+
 
 def _unified_schema(parts: list[Path]) -> pa.Schema:
     """One schema for all parts; a column whose types cannot be promoted into each other becomes text."""

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import IO, Any
 
 from narrascope.batch.formats import STDIO
+from narrascope.batch.preflight import check_targets
 from narrascope.batch.readers import require_columns
 from narrascope.batch.records import BadRecord
 from narrascope.batch.run import ScoreSettings, open_job, open_sink
@@ -159,6 +160,7 @@ def score_feed_ray(settings: ScoreSettings, ray_settings: RaySettings, stdout: I
     state: OutputState
     if _is_uri(settings.input):
         paths = [settings.input]
+        check_targets(settings.output, settings.out_format, settings.errors_path)
         state = prepare_output(settings.output, settings.out_format, resume=settings.resume, force=settings.force)
     else:
         source, state = open_job(settings)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from narrascope.batch.formats import STDIO, input_format, output_format
+from narrascope.batch.preflight import check_targets
 from narrascope.batch.readers import InputSource, open_input
 from narrascope.batch.records import BadRecord, FieldMap, Record
 from narrascope.batch.scoring import default_options, score_records
@@ -96,6 +97,7 @@ def load_classifier(settings: ScoreSettings) -> NarrativeClassifier:
 def open_job(settings: ScoreSettings, stdin: IO[bytes] | None = None) -> tuple[InputSource, OutputState]:
     """Resolve the input and apply the output rules (overwrite refused, resume repaired) before any work."""
     source = open_input(settings.input, settings.input_format, settings.fields, stdin=stdin)
+    check_targets(settings.output, settings.out_format, settings.errors_path)
     state = prepare_output(settings.output, settings.out_format, resume=settings.resume, force=settings.force)
     if state.done_ids:
         logger.info("resuming: %d documents already in %s will be skipped", len(state.done_ids), settings.output)

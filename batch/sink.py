@@ -141,7 +141,7 @@ class ResultSink:
             self.writer.close()
         else:
             try:
-                self.writer.close()
+                self.writer.abort()
             except Exception:  # already failing; the original error is the one to report
                 logger.debug("closing the output after an error failed", exc_info=True)
 

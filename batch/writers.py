@@ -38,6 +38,9 @@ class Writer(Protocol):
     def close(self) -> None:
         """Finish; the output exists afterwards even when no row was written."""
 
+    def abort(self) -> None:
+        """The job failed: release what is open, create nothing (rows already written stay, for --resume)."""
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -81,6 +84,11 @@ class _TextFileWriter:
             stream.close()
         else:
             stream.flush()
+
+    def abort(self) -> None:
+        if self._stream is None:
+            return  # nothing was written: leave no empty file behind
+        self.close()
 
 
 class JsonlWriter(_TextFileWriter):

@@ -99,7 +99,8 @@ class NarrativeClassifier:
         if not (folder / "config.json").is_file():
             raise ModelFolderError(f"{folder}: no config.json; not a model folder (train one with narrascope train)")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
+        # safetensors only: pickled weights (pytorch_model.bin) can execute code when loaded.
+        model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True).to(device)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         config = model.config
         if getattr(config, "problem_type", None) != "multi_label_classification":

@@ -20,8 +20,13 @@ def default_encoder_dir() -> Path:
     return home() / "encoders" / "multilingual-e5-small-q4"
 
 
+def default_models_root() -> Path:
+    """Where trained model folders live; the only tree the service's reload endpoint may load from."""
+    return home() / "models"
+
+
 def default_model_dir() -> Path:
-    return home() / "models" / "default"
+    return default_models_root() / "default"
 
 
 def default_feedback_url() -> str:

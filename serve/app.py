@@ -18,10 +18,11 @@ from narrascope import __version__
 from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.threads import use_threads
-from narrascope.serve.auth import Authenticator, load_api_keys
+from narrascope.serve.auth import startup_authenticator
 from narrascope.serve.batcher import MicroBatcher
 from narrascope.serve.deps import Service
 from narrascope.serve.errors import install_error_handlers
+from narrascope.serve.exposure import LoopbackOnlyMiddleware
 from narrascope.serve.logs import configure_logging
 from narrascope.serve.metrics import ServiceMetrics
 from narrascope.serve.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     deterministic fake that satisfies :class:`~narrascope.model.protocol.Classifier`.
     """
     settings = settings or Settings()
-    settings.check_bind_safety()
+    authenticator = startup_authenticator(settings)  # refuses keyless specs and unsafe binds before anything runs
     if settings.log_json:
         configure_logging(settings.log_level)
     app = FastAPI(
@@ -117,12 +118,17 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.state.settings = settings
     app.state.loader = loader or _loader(settings)
     app.state.metrics = ServiceMetrics()
-    app.state.authenticator = Authenticator(load_api_keys(settings))
+    app.state.authenticator = authenticator
     install_error_handlers(app)
     for module in (score, labels, model_routes, feedback, admin, health, metrics_routes, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Added last = outermost: every response, errors included, gets a request id and a latency sample.
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    # Without keys the only protection is that nobody else can reach us: hold that per connection, whatever
+    # address the server was actually bound to (uvicorn --factory, gunicorn and Docker bypass our settings),
+    # and refuse foreign Host names so a rebinding web page cannot drive a local service.
+    if not authenticator.enabled and not settings.allow_unauthenticated:
+        app.add_middleware(LoopbackOnlyMiddleware)
+    # Added last = outermost: every response, errors and refusals included, gets a request id and a latency sample.
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -73,19 +73,44 @@ def parse_api_keys(spec: str, source: str = "NARRASCOPE_API_KEYS") -> dict[bytes
 
 
 def load_api_keys(settings: Settings) -> dict[bytes, Principal]:
-    """Keys from the environment and the keys file together; an empty dict means authentication is off."""
+    """Keys from the environment and the keys file together; an empty dict means authentication is off.
+
+    Fail closed: a key setting that is present but yields no key (``';'``, only comments, an empty file) is a
+    configuration error, not "no authentication", since the operator evidently meant to require keys. Only
+    an unset (or blank) ``NARRASCOPE_API_KEYS`` and no keys file mean auth is off, and then the settings keep
+    the service on loopback.
+    """
     keys: dict[bytes, Principal] = {}
-    if settings.api_keys is not None:
-        keys.update(parse_api_keys(settings.api_keys.get_secret_value()))
+    spec = settings.api_keys.get_secret_value() if settings.api_keys is not None else ""
+    if spec.strip():
+        keys.update(parse_api_keys(spec))
+        _require_some(keys, "NARRASCOPE_API_KEYS")
     if settings.api_keys_file is not None:
         path = Path(settings.api_keys_file)
         if path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
             logger.warning("API keys file is readable by other users", extra={"path": str(path)})
-        for digest, principal in parse_api_keys(path.read_text(encoding="utf-8"), str(path)).items():
+        from_file = parse_api_keys(path.read_text(encoding="utf-8"), str(path))
+        _require_some(from_file, f"{path} (NARRASCOPE_API_KEYS_FILE)")
+        for digest, principal in from_file.items():
             if digest in keys:
                 raise ApiKeyConfigError(f"{path}: repeats a key already given in NARRASCOPE_API_KEYS")
             keys[digest] = principal
     return keys
+
+
+def _require_some(keys: dict[bytes, Principal], source: str) -> None:
+    if not keys:
+        raise ApiKeyConfigError(
+            f"{source} is set but holds no key (only separators, blanks or comments); add 'key:scope,scope' "
+            "entries, or unset it to run without authentication on loopback"
+        )
+
+
+def startup_authenticator(settings: Settings) -> Authenticator:
+    """Parse the keys once and check the bind against them: the guard and the auth layer see the same keys."""
+    keys = load_api_keys(settings)
+    settings.check_bind_safety(authenticated=bool(keys))
+    return Authenticator(keys)
 
 
 class Authenticator:

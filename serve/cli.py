@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from narrascope.serve.auth import startup_authenticator
 from narrascope.serve.settings import ENV_PREFIX, Settings
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def serve_settings(args: argparse.Namespace) -> Settings:
                 f"no model at {settings.model_dir}; run `narrascope train` first, or pass --model DIR"
             )
         raise FileNotFoundError(f"model folder {settings.model_dir} does not exist")
-    settings.check_bind_safety()
+    startup_authenticator(settings)  # parsed keys decide, exactly as in the app: fail before uvicorn starts
     return settings
 
 

@@ -53,7 +53,7 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or []:
         if key.lower() == name:
             return str(value.decode("latin-1"))
@@ -71,7 +71,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given = header_value(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         path = str(scope.get("path", ""))
@@ -146,7 +146,7 @@ class BodyGuardMiddleware:
             await self.app(scope, receive, send)
             return
         too_large = f"request body exceeds {self.max_bytes} bytes"
-        declared = _header(scope, b"content-length")
+        declared = header_value(scope, b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():
                 await self._refuse(send, 400, "bad_length", "invalid Content-Length header")

@@ -9,9 +9,6 @@ from narrascope.serve.batcher import BatchOutcome, MicroBatcher
 from narrascope.serve.metrics import ServiceMetrics
 from narrascope.serve.registry import ModelRegistry
 
-# Tokenising this much text takes well under a millisecond; bigger requests are tokenised off the loop.
-INLINE_TOKENIZE_CHARS = 8_000
-
 
 class Scorer:
     def __init__(self, registry: ModelRegistry, batcher: MicroBatcher, metrics: ServiceMetrics) -> None:
@@ -23,11 +20,8 @@ class Scorer:
         """Results in input order; raises ``ScoringOptionsError`` for labels the model does not have."""
         classifier = self.registry.current
         options.validate(classifier.labels)  # fail fast with a 422, before queueing
-        texts = [doc.text for doc in documents]
-        if sum(len(text) for text in texts) <= INLINE_TOKENIZE_CHARS:
-            tokens = classifier.count_tokens(texts)
-        else:
-            tokens = await asyncio.to_thread(classifier.count_tokens, texts)
+        # Even a short text can be expensive to tokenise (one long run without spaces), so never on the loop.
+        tokens = await asyncio.to_thread(classifier.count_tokens, [doc.text for doc in documents])
         outcome = await self.batcher.submit(documents, options, tokens)
         self.metrics.observe_results(outcome.results)
         return outcome

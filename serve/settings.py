@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from narrascope.model.classifier import MAX_BATCH_TOKENS
-from narrascope.paths import default_feedback_url, default_model_dir
+from narrascope.paths import default_feedback_url, default_model_dir, default_models_root
 
 ENV_PREFIX = "NARRASCOPE_"
 
@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     max_batch_requests: int = Field(default=64, ge=1, description="requests per coalesced batch (1 = no coalescing)")
     max_queue_requests: int = Field(default=1024, ge=1, description="queued requests before answering 503")
 
+    models_root: Path = Field(
+        default_factory=default_models_root,
+        description="POST /v1/admin/reload loads only folders under this directory (symlinks resolved)",
+    )
+
     feedback_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under NARRASCOPE_HOME")
 
     log_json: bool = Field(default=False, description="configure JSON logs in create_app (narrascope serve sets it)")
@@ -114,13 +119,13 @@ class Settings(BaseSettings):
             return self.forward_batch_tokens
         return MAX_BATCH_TOKENS if str(device).startswith("cuda") else CPU_FORWARD_BATCH_TOKENS
 
-    @property
-    def has_api_keys(self) -> bool:
-        return bool(self.api_keys and self.api_keys.get_secret_value().strip()) or self.api_keys_file is not None
+    def check_bind_safety(self, authenticated: bool) -> None:
+        """Refuse an open service on a reachable address unless the operator opted in explicitly.
 
-    def check_bind_safety(self) -> None:
-        """Refuse an open service on a reachable address unless the operator opted in explicitly."""
-        if self.has_api_keys or is_loopback(self.host) or self.allow_unauthenticated:
+        ``authenticated`` is whether *parsed* keys exist (``serve.auth.load_api_keys``), never whether a key
+        setting is non-blank: a spec such as ``';'`` must not pass this check while the auth layer sees no key.
+        """
+        if authenticated or is_loopback(self.host) or self.allow_unauthenticated:
             return
         raise UnsafeSettingsError(
             f"refusing to bind {self.host!r} without API keys: set {ENV_PREFIX}API_KEYS or "

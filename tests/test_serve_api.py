@@ -28,7 +28,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def client(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = isolated_settings(tiny_model_dir, tmp_path_factory.mktemp("store"), **LIMITS)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -222,7 +222,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 def test_readiness_is_503_while_draining_and_startup_needs_a_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     app = create_app(isolated_settings(tiny_model_dir, tmp_path))
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
         service = app.state.service
         service.draining = True
         assert test_client.get("/readyz").status_code == 503
@@ -230,7 +230,7 @@ def test_readiness_is_503_while_draining_and_startup_needs_a_model(tiny_model_di
         assert test_client.get("/readyz").status_code == 200
     assert not service.batcher.running
     with pytest.raises(ModelFolderError, match="no config.json"):
-        with TestClient(create_app(isolated_settings(tmp_path / "missing", tmp_path))):
+        with TestClient(create_app(isolated_settings(tmp_path / "missing", tmp_path)), base_url="http://127.0.0.1"):
             pass
 
 

@@ -26,7 +26,7 @@ def client(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     keys_file.write_text(f"# extra keys\n{FEEDBACK_ONLY}:feedback\n", encoding="utf-8")
     keys_file.chmod(0o600)
     settings = isolated_settings(tiny_model_dir, store, api_keys=KEYS, api_keys_file=keys_file)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

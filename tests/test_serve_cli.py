@@ -88,7 +88,7 @@ def test_several_workers_rebuild_the_settings_from_the_environment(
     # A worker process builds its app from that environment alone, with the workers' share of the cores.
     monkeypatch.setenv("NARRASCOPE_FEEDBACK_URL", f"sqlite:///{tiny_model_dir.parent / 'cli-fb.sqlite'}")
     monkeypatch.setenv("NARRASCOPE_NUM_THREADS", "1")
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
         assert client.app.state.settings.workers == 2  # type: ignore[attr-defined]
         assert client.get("/readyz").json()["model"]["name"] == "tiny-random"
 

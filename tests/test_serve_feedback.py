@@ -24,7 +24,9 @@ def store_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(tiny_model_dir: Path, store_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(isolated_settings(tiny_model_dir, store_dir))) as test_client:
+    with TestClient(
+        create_app(isolated_settings(tiny_model_dir, store_dir)), base_url="http://127.0.0.1"
+    ) as test_client:
         yield test_client
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +27,10 @@ def second_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def client(tiny_model_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(isolated_settings(tiny_model_dir, tmp_path))) as test_client:
+def client(tiny_model_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    # Every fixture folder lives under pytest's base temp, which is therefore this service's models root.
+    settings = isolated_settings(tiny_model_dir, tmp_path, models_root=tmp_path_factory.getbasetemp())
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -111,3 +115,54 @@ def test_validation_rejects_models_without_labels(tiny_classifier: NarrativeClas
     hollow = NarrativeClassifier(tiny_classifier.model, tiny_classifier.tokenizer, [], {}, {}, tiny_classifier.info)
     with pytest.raises(ModelValidationError, match="no labels"):
         validate_classifier(hollow)
+
+
+class _Planted:
+    """Unpickling this creates a file: proof that a pickle was executed."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (shutil.copyfile, ("/dev/null", str(self.marker)))
+
+
+def test_reload_refuses_folders_outside_the_models_root(client: TestClient, tiny_model_dir: Path) -> None:
+    outside = Path(tempfile.mkdtemp(prefix="narrascope-outside-"))
+    try:
+        copy = outside / "tiny"
+        shutil.copytree(tiny_model_dir, copy)
+        response = client.post("/v1/admin/reload", json={"path": str(copy)})
+        assert response.status_code == 403
+        assert "outside the models root" in response.json()["detail"]
+        assert serving_path(client) == tiny_model_dir.resolve()
+    finally:
+        shutil.rmtree(outside)
+
+
+def test_reload_resolves_symlinks_before_checking_the_root(
+    client: TestClient, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    outside = Path(tempfile.mkdtemp(prefix="narrascope-outside-"))
+    try:
+        shutil.copytree(tiny_model_dir, outside / "tiny")
+        link = tmp_path / "looks-inside"
+        link.symlink_to(outside / "tiny", target_is_directory=True)
+        response = client.post("/v1/admin/reload", json={"path": str(link)})
+        assert response.status_code == 403, response.text
+    finally:
+        shutil.rmtree(outside)
+
+
+def test_reload_never_unpickles_weights(client: TestClient, tiny_model_dir: Path, tmp_path: Path) -> None:
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_model_dir, pickled)
+    (pickled / "model.safetensors").unlink()
+    marker = tmp_path / "executed"
+    with open(pickled / "pytorch_model.bin", "wb") as handle:
+        pickle.dump(_Planted(marker), handle)
+    response = client.post("/v1/admin/reload", json={"path": str(pickled)})
+    assert response.status_code == 422
+    assert "safetensors" in response.json()["reason"]
+    assert not marker.exists()
+    assert serving_path(client) == tiny_model_dir.resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 
 from narrascope.serve.auth import require_scope
@@ -15,18 +15,39 @@ from narrascope.serve.schemas import ReloadRequest, ReloadResponse
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
+def allowed_model_path(path: Path, root: Path) -> Path:
+    """The folder, resolved, if it lies under the models root; a stolen admin key cannot aim loads elsewhere.
+
+    Symlinks are resolved first, so a link inside the root that points outside it is refused too.
+    """
+    resolved, allowed = path.expanduser().resolve(), root.expanduser().resolve()
+    if not resolved.is_relative_to(allowed):
+        raise HTTPException(
+            status_code=403,
+            detail=f"{str(path)!r} is outside the models root {str(allowed)!r}; "
+            "reload loads only folders under NARRASCOPE_MODELS_ROOT",
+        )
+    return resolved
+
+
 @router.post(
     "/reload",
     response_model=ReloadResponse,
     dependencies=[Depends(require_scope("admin"))],
-    responses={422: {"model": ReloadResponse, "description": "the folder failed to load; the old model serves"}},
+    responses={
+        403: {"description": "the path is outside NARRASCOPE_MODELS_ROOT (or the key lacks the admin scope)"},
+        422: {"model": ReloadResponse, "description": "the folder failed to load; the old model serves"},
+    },
 )
 async def reload_model(
     service: Annotated[Service, Depends(get_service)], body: ReloadRequest | None = None
 ) -> ReloadResponse | JSONResponse:
     """Loads and validates (labels, a smoke score) before an atomic swap; in-flight requests finish on the
     old model. With several workers, only the worker that answers reloads: restart to roll out everywhere."""
-    path = Path(body.path) if body and body.path else Path(service.registry.current.info.path)
+    if body and body.path:
+        path = allowed_model_path(Path(body.path), service.settings.models_root)
+    else:
+        path = Path(service.registry.current.info.path)  # the folder the operator started us with
     outcome = await service.registry.reload(path)
     service.metrics.reloads.labels(outcome="ok" if outcome.ok else "failed").inc()
     response = ReloadResponse(

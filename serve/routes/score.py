@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from narrascope.serve.auth import require_scope
+from narrascope.serve.batcher import BatchOutcome
 from narrascope.serve.deps import get_scorer
 from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_limits
 from narrascope.serve.scoring import Scorer
@@ -31,15 +33,22 @@ async def score(
     body: ScoreRequest,
     settings: Annotated[Settings, Depends(get_settings)],
     scorer: Annotated[Scorer, Depends(get_scorer)],
-) -> ScoreResponse:
+) -> Response:
     """Each result has the detected language, labels over threshold, every label's score, the risk (claims
     pushed vs rebutted) and, unless ``options.include_sentences`` is false, the scored sentences."""
     check_limits(body, settings)
     outcome = await scorer.score(body.to_domain(), body.options.to_domain())
-    info = outcome.classifier.info
-    return ScoreResponse.model_validate(
+    # A 64-document answer with every sentence is megabytes of JSON: build it off the event loop, so
+    # /healthz and every other request keep being answered while it is serialised.
+    return Response(await asyncio.to_thread(render, outcome), media_type="application/json")
+
+
+def render(outcome: BatchOutcome) -> bytes:
+    """The response body exactly as ``response_model`` documents it (``sentences`` omitted when not asked for)."""
+    response = ScoreResponse.model_validate(
         {
-            "model": info.to_dict(),  # ModelSummary keeps its own fields
+            "model": outcome.classifier.info.to_dict(),  # ModelSummary keeps its own fields
             "results": [result.to_dict() for result in outcome.results],
         }
     )
+    return response.model_dump_json(exclude_unset=True).encode("utf-8")
