@@ -118,11 +118,11 @@ def test_training_arguments_are_validated(raw: dict, message: str) -> None:
 
 
 def test_thresholds_tuned_per_label() -> None:
-    from narrascope.training.thresholds import tune_thresholds
+    from narrascope.training.thresholds import ThresholdSearch, tune_thresholds
 
     probs = np.array([[0.2, 0.9], [0.3, 0.8], [0.1, 0.2], [0.05, 0.1]] * 3)
     gold = np.array([[1, 1], [1, 1], [0, 0], [0, 0]] * 3).astype(bool)
-    thresholds = tune_thresholds(probs, gold, ["a", "b"], min_positives=2)
+    thresholds = tune_thresholds(probs, gold, ["a", "b"], ThresholdSearch(min_positives=2))
     assert 0.1 < thresholds["a"] <= 0.2
     assert 0.2 < thresholds["b"] <= 0.8
 
@@ -162,7 +162,7 @@ def test_cli_data_commands_round_trip(tmp_path: Path, data_dir: Path, capsys: py
 def test_split_targets_follow_the_requested_label_columns(data_dir: Path) -> None:
     """Eval asks for the model's labels: a reordered or shrunken label set must not misalign gold columns."""
     from narrascope.labels import load_taxonomy
-    from narrascope.training.finetune import load_splits
+    from narrascope.training.splitdata import load_splits
 
     taxonomy = load_taxonomy()
     default = load_splits(data_dir, taxonomy)["dev"]

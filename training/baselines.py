@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from narrascope.training.embeddings import encode_frozen, mean_pooling
-from narrascope.training.finetune import SplitData
+from narrascope.training.splitdata import SplitData
 from narrascope.training.thresholds import tune_thresholds
 
 

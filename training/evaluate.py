@@ -18,8 +18,9 @@ from narrascope.dataset.rows import load_articles
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.documents import Document, ScoringOptions, score_documents
-from narrascope.training.finetune import load_splits, machine_description
 from narrascope.training.metrics import multilabel_report, report_by_language
+from narrascope.training.provenance import machine_description
+from narrascope.training.splitdata import load_splits
 from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
