@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,24 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run with ``count`` intra-op threads (0 = torch's current setting) and restore the previous count after.
+
+    ``train`` is a library function too (tests, notebooks): a thread count chosen for one run must not stay
+    behind as process-wide state for whatever the caller does next.
+    """
+    if not count:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _load_base(base_model: str, taxonomy: Taxonomy) -> tuple[Any, Any]:
@@ -78,12 +98,16 @@ def train(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train, pick the best dev epoch, tune thresholds on dev, score test, write the model folder."""
+    args = args or TrainingArguments()
+    with torch_threads(args.num_threads):
+        return _train(data_dir, output, args, taxonomy or load_taxonomy(), resume, progress)
+
+
+def _train(
+    data_dir: Path, output: Path, args: TrainingArguments, taxonomy: Taxonomy, resume: bool, progress: bool
+) -> dict[str, Any]:
     from narrascope.training.encoder import resolve_base_model
 
-    args = args or TrainingArguments()
-    taxonomy = taxonomy or load_taxonomy()
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
     seed_everything(args.seed)
     started = time.monotonic()
     splits = load_splits(data_dir, taxonomy)
