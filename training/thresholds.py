@@ -38,8 +38,8 @@ class ThresholdSearch:
                 f"threshold_grid_start and threshold_grid_stop must satisfy 0 < start < stop < 1, "
                 f"got {self.start!r} and {self.stop!r}"
             )
-        if not 0.0 < self.step <= self.stop - self.start:
-            raise ValueError(f"threshold_grid_step must be within (0, stop - start], got {self.step!r}")
+        if not self.step > 0.0:
+            raise ValueError(f"threshold_grid_step must be positive, got {self.step!r}")
         if self.min_positives < 0:
             raise ValueError(f"threshold_min_positives must be >= 0, got {self.min_positives!r}")
         if not 0.0 < self.fallback < 1.0:
