@@ -1,13 +1,35 @@
-"""Shared fixtures: a tiny random model folder in the real format, built once per session (no downloads)."""
+"""Shared fixtures: a tiny random model folder in the real format, built once per session (no downloads),
+and a temporary home for the whole session so no test writes outside a temporary folder."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from narrascope.model.classifier import NarrativeClassifier
+from narrascope.paths import ENV_HOME
 from narrascope.training.tiny import build_tiny_model_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """HOME, the XDG cache/config folders and NARRASCOPE_HOME all point into a session temp folder.
+
+    The code under test and the libraries it drives keep caches beside the user's files (narrascope's
+    ``~/.cache/narrascope``, matplotlib's font cache, Ray's ``~/.ray``, Chromium's profile); a test run
+    must leave the machine as it found it and must not pick up a developer's own trained default model.
+    Subprocesses (Ray workers, the killed batch job, Chromium) inherit the same environment.
+    """
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("MPLCONFIGDIR", str(home / ".config" / "matplotlib"))
+        patch.setenv(ENV_HOME, str(home / ".cache" / "narrascope"))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from narrascope.paths import ENV_HOME
 from narrascope.training.encoder import EncoderError, dequantize_q4_0, is_prepared, prepare_encoder
 
 pytestmark = pytest.mark.slow
@@ -19,13 +20,27 @@ TEXTS = {
 
 
 @pytest.fixture(scope="session")
-def encoder_dir() -> Path:
-    return prepare_encoder()
+def encoder_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway NARRASCOPE_HOME: tests never write into the user's cache (~/.cache/narrascope)."""
+    return tmp_path_factory.mktemp("narrascope-home")
 
 
-def test_prepare_is_idempotent_and_marked(encoder_dir: Path) -> None:
+@pytest.fixture(scope="session")
+def encoder_dir(encoder_home: Path) -> Path:
+    """The encoder prepared at its default location, under the temporary home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_HOME, str(encoder_home))
+        folder = prepare_encoder()
+    assert folder.is_relative_to(encoder_home)
+    return folder
+
+
+def test_prepare_is_idempotent_and_marked(
+    encoder_dir: Path, encoder_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert is_prepared(encoder_dir)
     stamp = (encoder_dir / "model.safetensors").stat().st_mtime_ns
+    monkeypatch.setenv(ENV_HOME, str(encoder_home))
     assert prepare_encoder() == encoder_dir
     assert (encoder_dir / "model.safetensors").stat().st_mtime_ns == stamp
 

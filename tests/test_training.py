@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,9 @@ FAST = {
     "freeze_embeddings": False,
     "max_length": 32,
     "head_warmup": False,
+    # One intra-op thread: a tiny model gains nothing from more, and on a busy 2-core machine torch's spinning
+    # thread pool made the 60-epoch fixture take over a minute instead of a few seconds.
+    "num_threads": 1,
 }
 
 
@@ -65,11 +69,15 @@ def test_model_folder_is_self_describing(trained: Path) -> None:
     meta = json.loads((trained / "narrascope.json").read_text(encoding="utf-8"))
     assert meta["mode"] == "full" and meta["data_hash"].startswith("sha256:")
     assert meta["training_args"]["epochs"] == 60
+    # Every setting is recorded, in the metadata and on the card, so the folder alone reproduces the run.
+    names = {field.name for field in fields(TrainingArguments)}
+    assert set(meta["training_args"]) == names
     assert meta["metrics"]["test"]["summary"]["n"] > 0
     assert "train_seconds" in meta and len(meta["taxonomy"]["labels"]) == 11
     card = (trained / "README.md").read_text(encoding="utf-8")
     assert "## Test metrics (sentences)" in card and "| war_preparation | claim |" in card
     assert f"{meta['metrics']['test']['summary']['macro_f1']:.3f}" in card
+    assert all(f"\n{name} = {meta['training_args'][name]}\n" in card for name in names)
     assert (Path(str(trained) + ".checkpoints") / "best" / "model.safetensors").is_file()
 
 
@@ -109,6 +117,11 @@ def test_head_only_mode_trains_the_heads_only(tmp_path: Path, data_dir: Path, ti
         ({"epochs": 0}, "epochs must be positive, got 0"),
         ({"max_length": 4}, "max_length must be within"),
         ({"learning_rte": 1e-4}, "unknown training argument"),
+        ({"head_batch_size": 0}, "head_batch_size must be positive, got 0"),
+        ({"max_grad_norm": -1.0}, "max_grad_norm must be positive"),
+        ({"threshold_grid_step": 0.0}, "threshold_grid_step must be positive"),
+        ({"threshold_grid_start": 0.9, "threshold_grid_stop": 0.5}, "threshold_grid_start and threshold_grid_stop"),
+        ({"threshold_fallback": 1.0}, "threshold_fallback must be within"),
     ],
 )
 def test_training_arguments_are_validated(raw: dict, message: str) -> None:
@@ -117,11 +130,11 @@ def test_training_arguments_are_validated(raw: dict, message: str) -> None:
 
 
 def test_thresholds_tuned_per_label() -> None:
-    from narrascope.training.thresholds import tune_thresholds
+    from narrascope.training.thresholds import ThresholdSearch, tune_thresholds
 
     probs = np.array([[0.2, 0.9], [0.3, 0.8], [0.1, 0.2], [0.05, 0.1]] * 3)
     gold = np.array([[1, 1], [1, 1], [0, 0], [0, 0]] * 3).astype(bool)
-    thresholds = tune_thresholds(probs, gold, ["a", "b"], min_positives=2)
+    thresholds = tune_thresholds(probs, gold, ["a", "b"], ThresholdSearch(min_positives=2))
     assert 0.1 < thresholds["a"] <= 0.2
     assert 0.2 < thresholds["b"] <= 0.8
 
@@ -139,3 +152,10 @@ def test_eval_report_with_baselines_plots_and_articles(trained: Path, data_dir: 
     assert set(result["targets"]) == {"macro_f1_overall", "macro_f1_en", "macro_f1_ru", "macro_f1_kk", "macro_f1_uk"}
     assert set(result["test"]["per_language"]) == {"en", "ru", "kk", "uk"}
     assert result["articles"]["summary"]["n"] == 4
+    # Each baseline's settings are in eval.json, with thresholds searched as the model's were.
+    from narrascope.training.baselines import BaselineSettings
+
+    meta = json.loads((trained / "narrascope.json").read_text(encoding="utf-8"))
+    expected = BaselineSettings.for_model(meta["training_args"]).to_dict()
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text(encoding="utf-8"))
+    assert [report["settings"] for report in saved["baselines"].values()] == [expected, expected]

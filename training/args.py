@@ -1,8 +1,9 @@
 """Training settings as one typed, validated object.
 
-Hyperparameters are data, not module constants: they are validated here with messages that quote the bad
-value, can be loaded from a JSON/YAML file (unknown keys rejected, so typos fail loudly), and are saved in
-the model folder so a run can be reproduced.
+Hyperparameters are data, not module constants: every value that changes a trained model is a field here,
+validated with messages that quote the bad value, loadable from a JSON/YAML file (unknown keys rejected, so
+typos fail loudly), and saved in the model folder (``narrascope.json`` and the model card) so a run can be
+reproduced from its folder alone.
 """
 
 from __future__ import annotations
@@ -14,20 +15,52 @@ from typing import Any
 
 import yaml
 
+from narrascope.training.thresholds import ThresholdSearch
+
 MODES = ("full", "head-only")
+# TrainingArguments field -> ThresholdSearch field: the dev threshold search is recorded as flat arguments.
+THRESHOLD_ARGUMENTS = {
+    "threshold_grid_start": "start",
+    "threshold_grid_stop": "stop",
+    "threshold_grid_step": "step",
+    "threshold_min_positives": "min_positives",
+    "threshold_fallback": "fallback",
+}
+
+
+def threshold_search_from(training_args: dict[str, Any]) -> ThresholdSearch:
+    """The threshold search recorded in a model's ``training_args``; fields it lacks (older folders) default."""
+    return ThresholdSearch(
+        **{name: training_args[key] for key, name in THRESHOLD_ARGUMENTS.items() if key in training_args}
+    )
 
 
 @dataclass
 class TrainingArguments:
+    """Settings of one training run; defaults are the values the shipped model was trained with.
+
+    Two learning rates govern the classification head, because it is trained in two different ways:
+
+    * ``head_learning_rate`` is the rate of the *head-only* stage (``mode="head-only"``, and the linear-probe
+      warm-up of a full run when ``head_warmup`` is on), which fits the pooler and classifier alone on cached
+      encoder features and tolerates a large step;
+    * ``head_lr_scale`` sets the head's rate *during full fine-tuning* as a multiple of ``learning_rate``
+      (a ratio, so overriding ``learning_rate`` keeps the head ahead of the encoder by the same factor).
+    """
+
     mode: str = "full"
     base_model: str = "embedded"
     epochs: float = 6.0
     batch_size: int = 16
     learning_rate: float = 8e-5
     head_learning_rate: float = 2e-3
+    head_lr_scale: float = 5.0
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
     max_length: int = 96
+    # Batches are sorted by length within windows of this many batches: larger = less padding, less shuffling.
+    bucket_window_batches: int = 50
     freeze_embeddings: bool = True
     pos_weight_cap: float = 6.0
     seed: int = 13
@@ -36,13 +69,30 @@ class TrainingArguments:
     time_budget_minutes: float = 0.0
     num_threads: int = 0
     head_epochs: int = 100
+    head_batch_size: int = 128
     head_warmup: bool = True
     label_smoothing: float = 0.0
+    threshold_grid_start: float = ThresholdSearch.start
+    threshold_grid_stop: float = ThresholdSearch.stop
+    threshold_grid_step: float = ThresholdSearch.step
+    threshold_min_positives: int = ThresholdSearch.min_positives
+    threshold_fallback: float = ThresholdSearch.fallback
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        positive = ("epochs", "batch_size", "learning_rate", "head_learning_rate", "max_length", "head_epochs")
+        positive = (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "head_learning_rate",
+            "head_lr_scale",
+            "max_grad_norm",
+            "max_length",
+            "bucket_window_batches",
+            "head_epochs",
+            "head_batch_size",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
@@ -56,6 +106,11 @@ class TrainingArguments:
             raise ValueError(f"label_smoothing must be within [0, 0.5), got {self.label_smoothing!r}")
         if self.time_budget_minutes < 0:
             raise ValueError(f"time_budget_minutes must be >= 0 (0 = none), got {self.time_budget_minutes!r}")
+        self.threshold_search()  # validates the threshold_* fields, naming the bad one
+
+    def threshold_search(self) -> ThresholdSearch:
+        """The dev threshold search these arguments describe."""
+        return threshold_search_from(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

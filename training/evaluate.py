@@ -20,8 +20,8 @@ from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.documents import Document, ScoringOptions, score_documents
 from narrascope.model.results import RiskLevel
-from narrascope.training.finetune import machine_description
 from narrascope.training.metrics import multilabel_report, report_by_language
+from narrascope.training.provenance import machine_description
 from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _plots(
 def run_evaluation(
     model_dir: Path, data_dir: Path, output: Path, baselines: bool = True, progress: bool = True
 ) -> dict[str, Any]:
-    from narrascope.training.baselines import embedding_baseline, tfidf_baseline
+    from narrascope.training.baselines import BaselineSettings, embedding_baseline, tfidf_baseline
     from narrascope.training.encoder import resolve_base_model
 
     output.mkdir(parents=True, exist_ok=True)
@@ -156,13 +156,16 @@ def run_evaluation(
             if (model_dir / "narrascope.json").is_file()
             else {}
         )
-        base = (meta.get("training_args") or {}).get("base_model", "embedded")
+        training_args = meta.get("training_args") or {}
+        base = training_args.get("base_model", "embedded")
+        settings = BaselineSettings.for_model(training_args)
         for result in (
-            tfidf_baseline(splits, labels),
-            embedding_baseline(splits, labels, resolve_base_model(base), progress=progress),
+            tfidf_baseline(splits, labels, settings),
+            embedding_baseline(splits, labels, resolve_base_model(base), settings, progress=progress),
         ):
             pred = apply_thresholds(result["test_probs"], result["thresholds"], labels)
             report = report_by_language(test.targets > 0.5, pred, test.languages, labels)
+            report["settings"] = result["settings"]
             baseline_reports[result["name"]] = report
             systems[result["name"]] = report["summary"]
     articles = evaluate_articles(classifier, data_dir)
