@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from narrascope.serve.auth import require_scope
 from narrascope.serve.deps import get_scorer
-from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_limits
+from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_score_request
 from narrascope.serve.scoring import Scorer
 from narrascope.serve.settings import Settings, get_settings
 
@@ -34,7 +34,7 @@ async def score(
 ) -> ScoreResponse:
     """Each result has the detected language, labels over threshold, every label's score, the risk (claims
     pushed vs rebutted) and, unless ``options.include_sentences`` is false, the scored sentences."""
-    check_limits(body, settings)
+    check_score_request(body, settings)
     outcome = await scorer.score(body.to_domain(), body.options.to_domain())
     info = outcome.classifier.info
     return ScoreResponse.model_validate(
