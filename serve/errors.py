@@ -13,10 +13,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from narrascope.model.documents import ScoringOptionsError
 from narrascope.serve.batcher import BatcherClosedError, OverloadedError
 from narrascope.serve.registry import ModelNotReadyError
+
+
+class ErrorMessage(BaseModel):
+    """A refusal that is not about one field: ``{"detail": "what was wrong"}``."""
+
+    detail: str
+
+
+# What BodyGuardMiddleware answers on any route that takes a body, for each route's ``responses=`` (the
+# schema-driven fuzz test holds every answered status code to the OpenAPI).
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "the body is not UTF-8, or Content-Length is not a number"},
+    413: {"model": ErrorMessage, "description": "the body is larger than NARRASCOPE_MAX_BODY_BYTES"},
+    415: {"model": ErrorMessage, "description": "the body is not application/json (or application/*+json)"},
+}
 
 
 def readable_location(loc: Sequence[Any]) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from narrascope.serve.auth import require_scope
 from narrascope.serve.deps import get_scorer
+from narrascope.serve.errors import BODY_ERRORS, ErrorMessage
 from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_score_request
 from narrascope.serve.scoring import Scorer
 from narrascope.serve.settings import Settings, get_settings
@@ -21,11 +22,7 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
     response_model_exclude_unset=True,  # omit ``sentences`` when the caller turned them off
     dependencies=[Depends(require_scope("score"))],
     summary="Score documents for narratives",
-    responses={
-        413: {"description": "request body too large"},
-        400: {"description": "body is not UTF-8"},
-        503: {"description": "overloaded or no model loaded"},
-    },
+    responses={**BODY_ERRORS, 503: {"model": ErrorMessage, "description": "overloaded or no model loaded"}},
 )
 async def score(
     body: ScoreRequest,
