@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from narrascope.model.documents import ScoringOptionsError
 from narrascope.serve.batcher import BatcherClosedError, OverloadedError
+from narrascope.serve.jsonbody import line_and_column
 from narrascope.serve.registry import ModelNotReadyError
 
 
@@ -47,13 +48,16 @@ def readable_location(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
-def _describe(error: dict[str, Any]) -> dict[str, Any]:
+def _describe(error: dict[str, Any], document: Any = None) -> dict[str, Any]:
     loc = tuple(error.get("loc") or ())
-    if error.get("type") == "json_invalid":
-        position = loc[1] if len(loc) > 1 else "?"
+    if error.get("type") == "json_invalid":  # FastAPI's parse of the body failed; ``document`` is its text
+        position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+        where = f"position {position}"
+        if isinstance(document, str) and position is not None:
+            line, column = line_and_column(document, position)
+            where = f"line {line} column {column}"
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
-        message = f"body: invalid JSON at position {position} ({reason})"
-        return {"type": "json_invalid", "loc": list(loc), "msg": message}
+        return {"type": "json_invalid", "loc": list(loc), "msg": f"body: invalid JSON at {where} ({reason})"}
     message = str(error.get("msg", "invalid value"))
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -62,7 +66,7 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content={"detail": [_describe(dict(e)) for e in exc.errors()]})
+    return JSONResponse(status_code=422, content={"detail": [_describe(dict(e), exc.body) for e in exc.errors()]})
 
 
 async def options_error(_request: Request, exc: Exception) -> JSONResponse:

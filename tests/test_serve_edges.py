@@ -13,9 +13,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from narrascope.serve.app import create_app
-from narrascope.serve.jsonbody import MAX_JSON_DEPTH, MAX_NUMBER_DIGITS, json_body_error, nesting_depth
+from narrascope.serve.jsonbody import (
+    MAX_JSON_DEPTH,
+    MAX_NUMBER_DIGITS,
+    json_body_error,
+    longest_number,
+    nesting_depth,
+)
 from narrascope.serve.schemas import has_letter_or_digit
 from narrascope.serve.settings import MAX_DOCUMENT_CHARS_CEILING, MAX_DOCUMENTS_CEILING
 from narrascope.serve.testing import isolated_settings
@@ -124,6 +132,41 @@ def test_nesting_depth_skips_strings_and_escapes() -> None:
     assert nesting_depth(b"]]]") <= 0
 
 
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _digits(value: Any) -> int:
+    if isinstance(value, dict):
+        return max(map(_digits, value.values()), default=0)
+    if isinstance(value, list):
+        return max(map(_digits, value), default=0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return sum(char.isdigit() for char in json.dumps(value))
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**150), 10**150) | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=_JSON_VALUES, ascii_only=st.booleans())
+def test_the_scan_agrees_with_the_parsed_value(value: Any, ascii_only: bool) -> None:
+    """Strings full of quotes, backslashes, brackets and digits never fool the depth or number scan."""
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert nesting_depth(body) == _depth(value)
+    longest = _digits(value)
+    assert longest_number(body) == (longest if longest > MAX_NUMBER_DIGITS else 0)
+
+
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize(
     ("number", "digits"),
@@ -142,6 +185,25 @@ def test_number_digit_limit_is_exact(client: TestClient) -> None:
     assert ok.status_code == 422 and messages(ok)[0].startswith("options.evidence_per_label:")
     over = post(client, "/v1/score", body % ("1" * (MAX_NUMBER_DIGITS + 1)))
     assert over.json()["detail"][0]["type"] == "json_number_too_long"
+
+
+def test_long_digit_runs_inside_strings_are_text(client: TestClient) -> None:
+    response = client.post("/v1/score", json={"documents": [{"text": "1" * 5000}]})
+    assert response.status_code == 200, response.text
+    assert longest_number(b'{"a": "' + b"7" * 500 + b'", "b": 1.5e10, "c": true}') == 0
+    assert longest_number(b"[" + b"-" + b"9" * 150 + b".5e+3]") == 152
+    assert longest_number(b"[" + b"1e+" * 40 + b"]") == 0  # 120 characters, 40 digits: garbage for the parser
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [(b'\x00{"documents": [] }', "line 1 column 1"), (b'{"documents":\n [\x00]}', "line 2 column 3")],
+)
+def test_nul_bytes_are_invalid_json_not_a_parse_400(client: TestClient, body: bytes, where: str) -> None:
+    """A leading NUL makes json.loads guess UTF-16: garbage positions, or (odd length) a generic 400."""
+    response = post(client, "/v1/score", body)
+    assert response.status_code == 422
+    assert messages(response) == [f"body: invalid JSON at {where} (a NUL byte)"]
 
 
 def test_hostile_json_is_counted_in_metrics(client: TestClient) -> None:
