@@ -20,6 +20,9 @@ import numpy as np
 # Deepest nesting a request may have: the API's own bodies reach 3 ({"options": {"thresholds": {...}}}).
 # Far below the ~1,000 levels at which the C parser raises RecursionError.
 MAX_JSON_DEPTH = 32
+# Arrays and objects in one body: a full score request has a few hundred. Each one the parser builds is
+# tracked by the garbage collector, so 8 MB of ``[],`` took FastAPI's parse and validation 2 s on the event loop.
+MAX_JSON_CONTAINERS = 10_000
 # Digits in one JSON number: no field needs more than ~20, and Python refuses int strings over 4,300.
 MAX_NUMBER_DIGITS = 100
 EXPECTED_MEDIA_TYPE = "application/json"
@@ -65,8 +68,7 @@ def _outside_strings(body: bytes) -> bytes:
     return b" ".join(pieces[0::2])
 
 
-def _depth(outside: bytes) -> int:
-    brackets = outside.translate(None, _NOT_BRACKETS)
+def _depth(brackets: bytes) -> int:
     if not brackets:
         return 0
     return int(np.cumsum(_STEP[np.frombuffer(brackets, dtype=np.uint8)], dtype=np.int32).max())
@@ -82,7 +84,7 @@ def _longest_number(outside: bytes) -> int:
 def nesting_depth(body: bytes) -> int:
     """Deepest bracket nesting outside strings, without recursion and at C/numpy speed (no Python loop
     per byte), so an 8 MB ``[[[[...`` costs milliseconds instead of a stack overflow or seconds."""
-    return _depth(_outside_strings(body))
+    return _depth(_outside_strings(body).translate(None, _NOT_BRACKETS))
 
 
 def longest_number(body: bytes) -> int:
@@ -99,8 +101,9 @@ def json_body_error(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, A
     """The validation error (``{"type", "loc", "msg"}``) that makes ``body`` unacceptable, else ``None``.
 
     Only what FastAPI's own ``json.loads`` cannot report well is checked here, by scanning rather than
-    parsing (the body is parsed once, by FastAPI): nesting that would exhaust the parser's recursion and
-    numbers over Python's int-string limit. Malformed JSON is left to that parse, whose error
+    parsing (the body is parsed once, by FastAPI): nesting that would exhaust the parser's recursion, more
+    containers than any request needs (each costs the parser and the garbage collector), and numbers over
+    Python's int-string limit. Malformed JSON is left to that parse, whose error
     :mod:`narrascope.serve.errors` words with its line and column. Up to the first syntax error the parser
     sees the same strings, brackets and numbers as this scan, so it never recurses deeper or converts a
     longer number than the scan allowed.
@@ -110,9 +113,14 @@ def json_body_error(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, A
         line, column = line_and_column(body[:nul].decode("utf-8"), nul)
         return _error("json_invalid", f"invalid JSON at line {line} column {column} (a NUL byte)")
     outside = _outside_strings(body)
-    depth = _depth(outside)
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    depth = _depth(brackets)
     if depth > max_depth:
         return _error("json_too_deep", f"JSON nested deeper than {max_depth} levels (it has {depth})")
+    containers = brackets.count(b"[") + brackets.count(b"{")
+    if containers > MAX_JSON_CONTAINERS:
+        message = f"JSON with more than {MAX_JSON_CONTAINERS} arrays and objects (it has {containers})"
+        return _error("json_too_many_containers", message)
     digits = _longest_number(outside)
     if digits > MAX_NUMBER_DIGITS:
         return _error("json_number_too_long", f"number with more than {MAX_NUMBER_DIGITS} digits (one has {digits})")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from narrascope.serve.app import create_app
 from narrascope.serve.jsonbody import (
+    MAX_JSON_CONTAINERS,
     MAX_JSON_DEPTH,
     MAX_NUMBER_DIGITS,
     json_body_error,
@@ -185,6 +186,18 @@ def test_number_digit_limit_is_exact(client: TestClient) -> None:
     assert ok.status_code == 422 and messages(ok)[0].startswith("options.evidence_per_label:")
     over = post(client, "/v1/score", body % ("1" * (MAX_NUMBER_DIGITS + 1)))
     assert over.json()["detail"][0]["type"] == "json_number_too_long"
+
+
+def test_too_many_arrays_and_objects_is_422(client: TestClient) -> None:
+    flat = "[" + "[]," * MAX_JSON_CONTAINERS + "{}]"
+    response = post(client, "/v1/score", flat)
+    assert response.status_code == 422
+    limit, count = MAX_JSON_CONTAINERS, MAX_JSON_CONTAINERS + 2
+    assert messages(response) == [f"body: JSON with more than {limit} arrays and objects (it has {count})"]
+    within = post(client, "/v1/score", "[" + "[]," * (MAX_JSON_CONTAINERS - 2) + "[]]")
+    assert within.status_code == 422 and messages(within)[0].startswith("body: Input should be")
+    a_full_request = {"documents": [{"id": str(i), "text": "a b"} for i in range(64)], "options": {"labels": ["x"]}}
+    assert json_body_error(json.dumps(a_full_request).encode()) is None
 
 
 def test_long_digit_runs_inside_strings_are_text(client: TestClient) -> None:
