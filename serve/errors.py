@@ -14,15 +14,32 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from narrascope.dataset.feedback_store import FeedbackStoreUnavailable
 from narrascope.model.documents import ScoringOptionsError
 from narrascope.serve.batcher import BatcherClosedError, OverloadedError
+from narrascope.serve.jsonbody import line_and_column
 from narrascope.serve.registry import ModelNotReadyError
 
 logger = logging.getLogger(__name__)
 # A locked SQLite file frees up within seconds; a restarting database server takes a few more.
 STORE_RETRY_AFTER_S = 5
+
+
+class ErrorMessage(BaseModel):
+    """A refusal that is not about one field: ``{"detail": "what was wrong"}``."""
+
+    detail: str
+
+
+# What BodyGuardMiddleware answers on any route that takes a body, for each route's ``responses=`` (the
+# schema-driven fuzz test holds every answered status code to the OpenAPI).
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "the body is not UTF-8, or Content-Length is not a number"},
+    413: {"model": ErrorMessage, "description": "the body is larger than NARRASCOPE_MAX_BODY_BYTES"},
+    415: {"model": ErrorMessage, "description": "the body is not application/json (or application/*+json)"},
+}
 
 
 def readable_location(loc: Sequence[Any]) -> str:
@@ -37,13 +54,16 @@ def readable_location(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
-def _describe(error: dict[str, Any]) -> dict[str, Any]:
+def _describe(error: dict[str, Any], document: Any = None) -> dict[str, Any]:
     loc = tuple(error.get("loc") or ())
-    if error.get("type") == "json_invalid":
-        position = loc[1] if len(loc) > 1 else "?"
+    if error.get("type") == "json_invalid":  # FastAPI's parse of the body failed; ``document`` is its text
+        position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+        where = f"position {position}"
+        if isinstance(document, str) and position is not None:
+            line, column = line_and_column(document, position)
+            where = f"line {line} column {column}"
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
-        message = f"body: invalid JSON at position {position} ({reason})"
-        return {"type": "json_invalid", "loc": list(loc), "msg": message}
+        return {"type": "json_invalid", "loc": list(loc), "msg": f"body: invalid JSON at {where} ({reason})"}
     message = str(error.get("msg", "invalid value"))
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -52,7 +72,7 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content={"detail": [_describe(dict(e)) for e in exc.errors()]})
+    return JSONResponse(status_code=422, content={"detail": [_describe(dict(e), exc.body) for e in exc.errors()]})
 
 
 async def options_error(_request: Request, exc: Exception) -> JSONResponse:

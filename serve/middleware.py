@@ -6,6 +6,7 @@ oversized upload while it streams, and see exceptions before Starlette's debug-o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -14,6 +15,10 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import HTTPException, params
+from fastapi.routing import APIRoute
+
+from narrascope.serve.jsonbody import MAX_JSON_DEPTH, json_body_error, media_type_error
 from narrascope.serve.logs import request_id_var
 from narrascope.serve.metrics import ServiceMetrics
 
@@ -28,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Bodies above this are checked in a worker thread: parsing megabytes must not stall the event loop.
+_THREAD_CHECK_BYTES = 64 * 1024
 # The moderator page loads only its own files; API docs (/docs) keep FastAPI's defaults.
 _PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -58,6 +65,17 @@ def header_value(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def takes_json_body(scope: Scope) -> bool:
+    """Whether the route that this request was routed to (``scope["route"]``) parses its body as JSON.
+
+    Asked when the endpoint reads the body, so routing has run: unmatched paths keep their 404/405, and
+    every JSON endpoint, present or future, gets the checks without a list of paths kept here.
+    """
+    route = scope.get("route")
+    body_field = getattr(route, "body_field", None) if isinstance(route, APIRoute) else None
+    return body_field is not None and not isinstance(body_field.field_info, params.Form)
 
 
 class RequestContextMiddleware:
@@ -126,16 +144,21 @@ class RequestContextMiddleware:
 
 
 class BodyGuardMiddleware:
-    """Refuses bodies over ``max_bytes`` (declared or streamed) with 413 and non-UTF-8 bodies with 400.
+    """Refuses bodies over ``max_bytes`` (declared or streamed) with 413 and non-UTF-8 bodies with 400; on
+    routes that take JSON, a body that is not declared JSON with 415 and one that is not sane JSON with 422
+    (see :mod:`narrascope.serve.jsonbody`).
 
     The body is buffered (it is bounded, and the JSON parser needs all of it anyway) and replayed to the
     app, so the size is enforced while reading instead of after an unbounded upload.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, metrics: ServiceMetrics, max_json_depth: int = MAX_JSON_DEPTH
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
+        self.max_json_depth = max_json_depth
 
     async def _refuse(self, send: Send, status: int, reason: str, detail: str) -> None:
         self.metrics.rejected.labels(reason=reason).inc()
@@ -182,7 +205,25 @@ class BodyGuardMiddleware:
             nonlocal replayed
             if not replayed:
                 replayed = True
+                await self._check_json(scope, body)
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _check_json(self, scope: Scope, body: bytes) -> None:
+        """Refuse a body that a JSON route is about to parse if it is not declared JSON (415) or is not sane
+        JSON (422). Raised from ``receive``: FastAPI passes an ``HTTPException`` from reading the body through
+        to its handler, which answers ``{"detail": ...}`` (for a 422, the validation-error list)."""
+        if not body or not takes_json_body(scope):  # an empty body means "no body" (reload takes none)
+            return
+        if wrong_type := media_type_error(_header(scope, b"content-type")):
+            self.metrics.rejected.labels(reason="media_type").inc()
+            raise HTTPException(status_code=415, detail=wrong_type)
+        if len(body) > _THREAD_CHECK_BYTES:
+            error = await asyncio.to_thread(json_body_error, body, self.max_json_depth)
+        else:
+            error = json_body_error(body, self.max_json_depth)
+        if error is not None:
+            self.metrics.rejected.labels(reason=error["type"]).inc()
+            raise HTTPException(status_code=422, detail=[error])

@@ -1,12 +1,15 @@
 """Request and response models of the HTTP API.
 
 Every input is bounded here (list lengths, string lengths, number ranges), so the OpenAPI schema documents
-the limits and oversized input is refused before it reaches the model. The ceilings below are absolute;
-the running service can only tighten them through its settings (see :func:`check_limits`).
+the limits and oversized input is refused before it reaches the model. The document count and text length
+are the exception: the schema documents their absolute ceilings, but the running service enforces its
+configured (tighter) limits in :func:`check_score_request` and :func:`check_feedback`, so that an error
+quotes the limit that actually applies (64 documents by default, not the ceiling of 256).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -24,6 +27,17 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 LangCode = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
 
 
+# A letter or a digit in any script: Python's Unicode ``\w`` is exactly the characters whose Unicode
+# category is L* or N*, plus the underscore (tests/test_serve_edges.py checks every code point against
+# ``unicodedata.category``); the regex finds the first one at C speed.
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def has_letter_or_digit(text: str) -> bool:
+    """Whether ``text`` has something to score: NULs, zero-width characters and punctuation alone do not."""
+    return _LETTER_OR_DIGIT.search(text) is not None
+
+
 def _checked_text(value: str) -> str:
     if not value.strip():
         raise ValueError("text is empty or whitespace-only")
@@ -31,6 +45,8 @@ def _checked_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates sent as JSON escapes
         raise ValueError(f"text has an invalid character at position {exc.start}") from None
+    if not has_letter_or_digit(value):
+        raise ValueError("text has no letters or digits")
     return value
 
 
@@ -42,7 +58,10 @@ class Strict(BaseModel):
 
 class DocumentIn(Strict):
     id: str | None = Field(default=None, min_length=1, max_length=256, description="defaults to the position")
-    text: str = Field(max_length=MAX_DOCUMENT_CHARS_CEILING, description="a sentence or a whole article")
+    text: str = Field(
+        description="a sentence or a whole article; at most the configured NARRASCOPE_MAX_DOCUMENT_CHARS",
+        json_schema_extra={"maxLength": MAX_DOCUMENT_CHARS_CEILING},  # enforced by check_score_request
+    )
     lang: LangCode | None = Field(default=None, description="language code; detected from the script if omitted")
 
     _text = field_validator("text")(_checked_text)
@@ -78,7 +97,11 @@ class OptionsIn(Strict):
 
 
 class ScoreRequest(Strict):
-    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS_CEILING)
+    documents: list[DocumentIn] = Field(
+        min_length=1,
+        description="at most the configured NARRASCOPE_MAX_DOCUMENTS; ids must not repeat",
+        json_schema_extra={"maxItems": MAX_DOCUMENTS_CEILING},  # enforced by check_score_request
+    )
     options: OptionsIn = Field(default_factory=lambda: OptionsIn())
 
     def to_domain(self) -> list[Document]:
@@ -98,8 +121,29 @@ def _too_long(loc: tuple[str | int, ...], limit: int, length: int) -> dict[str, 
     }
 
 
-def check_limits(request: ScoreRequest, settings: Settings) -> None:
-    """Apply the configured (tighter) limits with the same error shape as schema validation."""
+def _repeated_ids(request: ScoreRequest) -> list[dict[str, Any]]:
+    """One error per document whose id (given, or defaulted to its position) an earlier document has."""
+    errors: list[dict[str, Any]] = []
+    first: dict[str, int] = {}
+    for index, doc in enumerate(request.documents):
+        doc_id = doc.id if doc.id is not None else str(index)
+        if doc_id not in first:
+            first[doc_id] = index
+            continue
+        earlier = first[doc_id]
+        given = f"{doc_id!r}" if doc.id is not None else f"the default id {doc_id!r} (its position)"
+        if request.documents[earlier].id is not None:
+            of_earlier = f"documents[{earlier}].id"
+        else:
+            of_earlier = f"the default id of documents[{earlier}] (its position)"
+        errors.append(
+            {"type": "value_error", "loc": ("body", "documents", index, "id"), "msg": f"{given} repeats {of_earlier}"}
+        )
+    return errors
+
+
+def check_score_request(request: ScoreRequest, settings: Settings) -> None:
+    """Apply the configured limits and unique ids, with the same error shape as schema validation."""
     errors: list[dict[str, Any]] = []
     if len(request.documents) > settings.max_documents:
         errors.append(
@@ -114,6 +158,7 @@ def check_limits(request: ScoreRequest, settings: Settings) -> None:
     for index, doc in enumerate(request.documents):
         if len(doc.text) > settings.max_document_chars:
             errors.append(_too_long(("body", "documents", index, "text"), settings.max_document_chars, len(doc.text)))
+    errors.extend(_repeated_ids(request))
     if errors:
         raise RequestValidationError(errors)
 
@@ -164,7 +209,7 @@ Offset = Annotated[int, Field(strict=True, ge=0, le=MAX_DOCUMENT_CHARS_CEILING)]
 
 class FeedbackIn(Strict):
     kind: Literal["sentence", "document"] = Field(default="sentence", description="what ``text`` is")
-    text: str = Field(max_length=MAX_DOCUMENT_CHARS_CEILING)
+    text: str = Field(json_schema_extra={"maxLength": MAX_DOCUMENT_CHARS_CEILING})  # enforced by check_feedback
     labels: list[LabelId] = Field(max_length=64, description="the corrected labels; empty means none apply")
     predicted: list[LabelId] | None = Field(default=None, max_length=64, description="what the model had said")
     lang: LangCode | None = None

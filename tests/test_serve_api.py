@@ -151,7 +151,8 @@ def test_lone_surrogate_is_rejected_with_index(client: TestClient) -> None:
 def test_invalid_json_is_422(client: TestClient) -> None:
     response = client.post("/v1/score", content=b'{"documents": [', headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert messages(response)[0].startswith("body: invalid JSON at position 15")
+    assert messages(response) == ["body: invalid JSON at line 1 column 16 (Expecting value)"]
+    assert response.json()["detail"][0]["loc"] == ["body", 15]
 
 
 def test_non_utf8_body_is_400(client: TestClient) -> None:

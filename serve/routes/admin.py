@@ -10,9 +10,24 @@ from fastapi.responses import JSONResponse
 
 from narrascope.serve.auth import require_scope
 from narrascope.serve.deps import Service, get_service
+from narrascope.serve.errors import BODY_ERRORS
 from narrascope.serve.schemas import ReloadRequest, ReloadResponse
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+# A 422 is either a folder that failed to load (the old model serves) or a request that failed validation.
+RELOAD_FAILED_OR_INVALID = {
+    "description": "the folder failed to load (the old model serves), or the request is invalid",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/ReloadResponse"},
+                    {"$ref": "#/components/schemas/HTTPValidationError"},
+                ]
+            }
+        }
+    },
+}
 
 
 def allowed_model_path(path: Path, root: Path) -> Path:
@@ -35,8 +50,9 @@ def allowed_model_path(path: Path, root: Path) -> Path:
     response_model=ReloadResponse,
     dependencies=[Depends(require_scope("admin"))],
     responses={
+        **BODY_ERRORS,
         403: {"description": "the path is outside NARRASCOPE_MODELS_ROOT (or the key lacks the admin scope)"},
-        422: {"model": ReloadResponse, "description": "the folder failed to load; the old model serves"},
+        422: RELOAD_FAILED_OR_INVALID,
     },
 )
 async def reload_model(

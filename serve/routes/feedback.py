@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from narrascope.dataset.feedback_store import FeedbackRecord
 from narrascope.serve.auth import Principal, require_scope
 from narrascope.serve.deps import Service, get_service
+from narrascope.serve.errors import BODY_ERRORS
 from narrascope.serve.logs import request_id_var
 from narrascope.serve.schemas import FeedbackAck, FeedbackIn, check_feedback
 from narrascope.serve.settings import Settings, get_settings
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 require_feedback = require_scope("feedback")
 
 
-@router.post("/feedback", response_model=FeedbackAck, status_code=201)
+@router.post("/feedback", response_model=FeedbackAck, status_code=201, responses=BODY_ERRORS)
 async def submit_feedback(
     body: FeedbackIn,
     principal: Annotated[Principal, Depends(require_feedback)],

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Response
 from narrascope.serve.auth import require_scope
 from narrascope.serve.batcher import BatchOutcome
 from narrascope.serve.deps import get_scorer
-from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_limits
+from narrascope.serve.errors import BODY_ERRORS, ErrorMessage
+from narrascope.serve.schemas import ScoreRequest, ScoreResponse, check_score_request
 from narrascope.serve.scoring import Scorer
 from narrascope.serve.settings import Settings, get_settings
 
@@ -23,11 +24,7 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
     response_model_exclude_unset=True,  # omit ``sentences`` when the caller turned them off
     dependencies=[Depends(require_scope("score"))],
     summary="Score documents for narratives",
-    responses={
-        413: {"description": "request body too large"},
-        400: {"description": "body is not UTF-8"},
-        503: {"description": "overloaded or no model loaded"},
-    },
+    responses={**BODY_ERRORS, 503: {"model": ErrorMessage, "description": "overloaded or no model loaded"}},
 )
 async def score(
     body: ScoreRequest,
@@ -36,7 +33,7 @@ async def score(
 ) -> Response:
     """Each result has the detected language, labels over threshold, every label's score, the risk (claims
     pushed vs rebutted) and, unless ``options.include_sentences`` is false, the scored sentences."""
-    check_limits(body, settings)
+    check_score_request(body, settings)
     outcome = await scorer.score(body.to_domain(), body.options.to_domain())
     # A 64-document answer with every sentence is megabytes of JSON: build it off the event loop, so
     # /healthz and every other request keep being answered while it is serialised.
