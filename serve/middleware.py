@@ -217,7 +217,7 @@ class BodyGuardMiddleware:
         to its handler, which answers ``{"detail": ...}`` (for a 422, the validation-error list)."""
         if not body or not takes_json_body(scope):  # an empty body means "no body" (reload takes none)
             return
-        if wrong_type := media_type_error(_header(scope, b"content-type")):
+        if wrong_type := media_type_error(header_value(scope, b"content-type")):
             self.metrics.rejected.labels(reason="media_type").inc()
             raise HTTPException(status_code=415, detail=wrong_type)
         if len(body) > _THREAD_CHECK_BYTES:

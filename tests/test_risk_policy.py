@@ -120,7 +120,7 @@ def test_bad_overrides_are_option_errors(options: ScoringOptions, message: str) 
 
 def test_service_shows_the_policy_and_applies_it(tiny_model_dir: Path, tmp_path: Path) -> None:
     folder = _folder(tiny_model_dir, tmp_path / "model", _set_policy(0.0))
-    with TestClient(create_app(isolated_settings(folder, tmp_path))) as client:
+    with TestClient(create_app(isolated_settings(folder, tmp_path)), base_url="http://127.0.0.1") as client:
         model = client.get("/v1/model").json()
         assert model["risk_policy"] == {"high_risk_at": 0.0, "push_ratio": 1.5}
         assert model["risk_policy_source"] == "model folder"

@@ -36,7 +36,7 @@ JSON = {"content-type": "application/json"}
 def client(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = isolated_settings(tiny_model_dir, tmp_path_factory.mktemp("store"))  # the default limits
     assert (settings.max_documents, settings.max_document_chars) == (64, 100_000)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

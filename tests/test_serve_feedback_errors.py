@@ -39,7 +39,7 @@ def db_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(tiny_model_dir: Path, db_dir: Path, quick_locks: None) -> Iterator[TestClient]:
-    with TestClient(create_app(isolated_settings(tiny_model_dir, db_dir))) as test_client:
+    with TestClient(create_app(isolated_settings(tiny_model_dir, db_dir)), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
