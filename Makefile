@@ -50,17 +50,20 @@ typecheck: setup
 	[(out / pkg.replace('.', '/')).symlink_to(pathlib.Path(src).resolve(), target_is_directory=True) \
 	 for pkg, src in sorted(dirs.items()) if pkg != 'narrascope']; \
 	[(out / 'narrascope' / f.name).symlink_to(f.resolve()) for f in pathlib.Path(dirs['narrascope']).glob('*.py')]"
-	cd $(TYPECHECK_TREE) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p narrascope
+	cd $(TYPECHECK_TREE) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
+	  --cache-dir $(CURDIR)/.mypy_cache -p narrascope
 
 datacheck: setup
 	$(BIN)/narrascope data check
 
+# One worker per core (pytest-xdist), a test file per worker so module fixtures are built once.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
 pytest: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 ## Everything `make test` runs plus the slow integration tests with the real embedded encoder (minutes more)
 test-all: setup browser postgres lint typecheck datacheck
-	$(BIN)/python -m pytest -q -m ""
+	$(BIN)/python -m pytest -q -m "" $(PYTEST_PARALLEL)
 
 # Debian chromium for the browser test (needs root, as on CI); without it that one test is skipped with a reason.
 browser:

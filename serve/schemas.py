@@ -271,6 +271,20 @@ class FeedbackAck(BaseModel):
 class ReloadRequest(Strict):
     path: str | None = Field(default=None, max_length=4096, description="model folder; default: reload the current one")
 
+    @field_validator("path")
+    @classmethod
+    def _a_file_system_path(cls, value: str | None) -> str | None:
+        """A NUL byte or a lone surrogate can name no file; the OS call would fail with a 500 instead of a 422."""
+        if value is None:
+            return value
+        if "\x00" in value:
+            raise ValueError("a path cannot contain a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a path must be valid Unicode (it holds a lone surrogate)") from None
+        return value
+
 
 class ReloadResponse(BaseModel):
     status: Literal["reloaded", "failed"]

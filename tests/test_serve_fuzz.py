@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
@@ -40,17 +40,28 @@ def _openapi() -> dict[str, Any]:
 
 
 schema = schemathesis.openapi.from_dict(_openapi())
+# One test per operation, with the operation in its id: Schemathesis's own parametrize gives every operation
+# the same node id, which pytest-xdist collapses into one test (so only one operation would be fuzzed).
+OPERATIONS = {op.label: op for op in (result.ok() for result in schema.get_all_operations())}
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-def test_api_survives_schema_driven_fuzzing(case: schemathesis.Case, base_url: str) -> None:
-    case.call_and_validate(
-        base_url=base_url, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+def test_every_operation_is_fuzzed() -> None:
+    paths = {f"{method.upper()} {path}" for path, item in _openapi()["paths"].items() for method in item}
+    assert set(OPERATIONS) == paths
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_api_survives_schema_driven_fuzzing(label: str, base_url: str) -> None:
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
+    @given(case=OPERATIONS[label].as_strategy())
+    def fuzz(case: schemathesis.Case) -> None:
+        case.call_and_validate(base_url=base_url, checks=CHECKS)
+
+    fuzz()

@@ -166,3 +166,13 @@ def test_reload_never_unpickles_weights(client: TestClient, tiny_model_dir: Path
     assert "safetensors" in response.json()["reason"]
     assert not marker.exists()
     assert serving_path(client) == tiny_model_dir.resolve()
+
+
+@pytest.mark.parametrize("path", ["models\x00/evil", "\udb6cmodel"])
+def test_reload_refuses_paths_no_file_can_have(client: TestClient, tiny_model_dir: Path, path: str) -> None:
+    """Found by the schema fuzzer: a NUL byte used to reach the file system and come back as a 500."""
+    response = client.post(
+        "/v1/admin/reload", content=json.dumps({"path": path}), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert serving_path(client) == tiny_model_dir.resolve()
