@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy
-from narrascope.model.classifier import MAX_BATCH_TOKENS, ModelInfo
+from narrascope.model.classifier import MAX_BATCH_TOKENS, ModelInfo, NarrativeClassifier
 
 # label -> (kind, keyword that fires it, probability when it fires)
 RULES: dict[str, tuple[str, str, float]] = {
@@ -60,9 +60,8 @@ class KeywordClassifier:
             for label, (kind, keyword, _) in RULES.items()
         ]
 
-    def threshold_vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
-        merged = {**self.thresholds, **(overrides or {})}
-        return np.array([merged[label] for label in self.labels], dtype=np.float32)
+    # Thresholds, overrides and label order are not what the fake is about: use the real rule.
+    threshold_vector = NarrativeClassifier.threshold_vector
 
     def predict_proba(
         self, texts: Sequence[str], max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 64

@@ -86,14 +86,7 @@ def tfidf_baseline(
     train_x = vectorizer.fit_transform(splits["train"].texts)
     dev_x = vectorizer.transform(splits["dev"].texts)
     test_x = vectorizer.transform(splits["test"].texts)
-    dev_p, test_p = _fit_predict_lr(train_x, splits["train"].targets, [dev_x, test_x], settings)
-    thresholds = tune_thresholds(dev_p, splits["dev"].targets > 0.5, labels, settings.thresholds)
-    return {
-        "name": "char n-gram TF-IDF + logistic regression",
-        "thresholds": thresholds,
-        "test_probs": test_p,
-        "settings": settings.to_dict(),
-    }
+    return _lr_report("char n-gram TF-IDF + logistic regression", [train_x, dev_x, test_x], splits, labels, settings)
 
 
 def embedding_baseline(
@@ -121,13 +114,20 @@ def embedding_baseline(
         ).numpy()
         for name, split in splits.items()
     }
-    dev_p, test_p = _fit_predict_lr(
-        features["train"], splits["train"].targets, [features["dev"], features["test"]], settings
+    return _lr_report(
+        "frozen mean-pooled encoder + logistic regression",
+        [features["train"], features["dev"], features["test"]],
+        splits,
+        labels,
+        settings,
     )
+
+
+def _lr_report(
+    name: str, features: list[Any], splits: dict[str, SplitData], labels: list[str], settings: BaselineSettings
+) -> dict[str, Any]:
+    """Fit on train features, tune thresholds on dev as the model's were, keep test probabilities to score."""
+    train_x, dev_x, test_x = features
+    dev_p, test_p = _fit_predict_lr(train_x, splits["train"].targets, [dev_x, test_x], settings)
     thresholds = tune_thresholds(dev_p, splits["dev"].targets > 0.5, labels, settings.thresholds)
-    return {
-        "name": "frozen mean-pooled encoder + logistic regression",
-        "thresholds": thresholds,
-        "test_probs": test_p,
-        "settings": settings.to_dict(),
-    }
+    return {"name": name, "thresholds": thresholds, "test_probs": test_p, "settings": settings.to_dict()}
