@@ -5,8 +5,8 @@ A real uvicorn server (the same event loop and thread pool as production) gets c
 requests of maximum-length adversarial documents while this test polls ``/healthz``. Before the splitter was
 linear, one such document stalled the loop for seconds; before tokenising and response rendering moved off
 the loop, a big request paused every other client. The documents per request are capped at 8 here (the
-default is 64) only to keep the test short: the per-document work is what could block the loop, and two such
-requests already keep both cores busy for several seconds.
+default is 64) only to keep the test short: the per-document work is what could block the loop, and three
+such requests already keep both cores busy for several seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from narrascope.serve.settings import Settings
 from narrascope.serve.testing import isolated_settings, running_server
 
 HEALTH_BUDGET_S = 1.0
-CLIENTS = 2
+CLIENTS = 3
 DOCUMENTS = 8
 
 
