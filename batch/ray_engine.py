@@ -24,12 +24,11 @@ from types import ModuleType
 from typing import IO, Any
 
 from narrascope.batch.formats import STDIO
-from narrascope.batch.preflight import check_targets
 from narrascope.batch.readers import require_columns
 from narrascope.batch.records import BadRecord
-from narrascope.batch.run import ScoreSettings, open_job, open_sink
+from narrascope.batch.run import ScoreSettings, open_job, open_sink, prepare_targets
 from narrascope.batch.sink import Summary
-from narrascope.batch.writers import OutputState, prepare_output
+from narrascope.batch.writers import OutputState
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +159,7 @@ def score_feed_ray(settings: ScoreSettings, ray_settings: RaySettings, stdout: I
     state: OutputState
     if _is_uri(settings.input):
         paths = [settings.input]
-        check_targets(settings.output, settings.out_format, settings.errors_path)
-        state = prepare_output(settings.output, settings.out_format, resume=settings.resume, force=settings.force)
+        state = prepare_targets(settings)
     else:
         source, state = open_job(settings)
         paths = [str(p.resolve()) for p in source.paths or []]

@@ -97,11 +97,17 @@ def load_classifier(settings: ScoreSettings) -> NarrativeClassifier:
 def open_job(settings: ScoreSettings, stdin: IO[bytes] | None = None) -> tuple[InputSource, OutputState]:
     """Resolve the input and apply the output rules (overwrite refused, resume repaired) before any work."""
     source = open_input(settings.input, settings.input_format, settings.fields, stdin=stdin)
+    return source, prepare_targets(settings)
+
+
+def prepare_targets(settings: ScoreSettings) -> OutputState:
+    """Prove the output and error file can be created, then apply the overwrite and resume rules; both engines
+    call this before any model work, whatever their input."""
     check_targets(settings.output, settings.out_format, settings.errors_path)
     state = prepare_output(settings.output, settings.out_format, resume=settings.resume, force=settings.force)
     if state.done_ids:
         logger.info("resuming: %d documents already in %s will be skipped", len(state.done_ids), settings.output)
-    return source, state
+    return state
 
 
 def open_sink(
