@@ -130,9 +130,10 @@ def _aggregate(
         sentence_labels = [
             [label for i, label in enumerate(labels) if doc_probs[row, i] >= limits[i]] for row in range(len(spans))
         ]
-        sentences = None
+        # Left unset, not set to None, when not asked for: the service's response omits unset fields.
+        optional: dict[str, list[SentenceResult]] = {}
         if options.include_sentences:
-            sentences = [
+            optional["sentences"] = [
                 SentenceResult(
                     start=start,
                     end=end,
@@ -156,8 +157,8 @@ def _aggregate(
                 scores=_rounded(labels, scores),
                 risk=assess_risk(labels, kinds, scores, set(predicted), sentence_labels, policy),
                 evidence=evidence,
-                sentences=sentences,
                 n_sentences=len(spans),
+                **optional,
             )
         )
     return results
