@@ -38,13 +38,20 @@ def has_letter_or_digit(text: str) -> bool:
     return _LETTER_OR_DIGIT.search(text) is not None
 
 
+def _lone_surrogate_at(value: str) -> int | None:
+    """Position of the first lone surrogate (JSON can escape one, UTF-8 cannot encode it), else ``None``."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def _checked_text(value: str) -> str:
     if not value.strip():
         raise ValueError("text is empty or whitespace-only")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:  # lone surrogates sent as JSON escapes
-        raise ValueError(f"text has an invalid character at position {exc.start}") from None
+    if (position := _lone_surrogate_at(value)) is not None:
+        raise ValueError(f"text has an invalid character at position {position}")
     if not has_letter_or_digit(value):
         raise ValueError("text has no letters or digits")
     return value
@@ -279,10 +286,8 @@ class ReloadRequest(Strict):
             return value
         if "\x00" in value:
             raise ValueError("a path cannot contain a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("a path must be valid Unicode (it holds a lone surrogate)") from None
+        if _lone_surrogate_at(value) is not None:
+            raise ValueError("a path must be valid Unicode (it holds a lone surrogate)")
         return value
 
 
