@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.paths import ENV_HOME
 from narrascope.training.tiny import build_tiny_model_dir
+from tests.datafactory import fill_feedback_store
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +37,15 @@ def temporary_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture()
+def filled_store(tmp_path: Path) -> Iterator[FeedbackStore]:
+    """A SQLite feedback store with the corrections ``tests.datafactory.fill_feedback_store`` describes."""
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
+    fill_feedback_store(store)
+    yield store
+    store.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ printed, and what is (or is not) written."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from narrascope.dataset import cli
 from narrascope.dataset.check import validate_rows
 from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.dataset.rows import load_sentences
-from tests.datafactory import add_feedback, fill_feedback_store, write_dataset
+from tests.datafactory import add_feedback, write_dataset
 
 GERMAN = "Some words in a language the dataset does not have."
 
@@ -30,21 +29,15 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    feedback_store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
-    fill_feedback_store(feedback_store)
-    yield feedback_store
-    feedback_store.close()
-
-
 def ids_in(path: Path) -> list[str]:
     return [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_data_feedback_writes_valid_rows(store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_data_feedback_writes_valid_rows(
+    filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     output = tmp_path / "rows" / "feedback.jsonl"
-    code, out, err = run(["data", "feedback", str(output), "--db", store.url], capsys)
+    code, out, err = run(["data", "feedback", str(output), "--db", filled_store.url], capsys)
     assert (code, err) == (0, "")
     assert ids_in(output) == ["feedback-2", "feedback-3", "feedback-4", "feedback-6"]
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
@@ -54,37 +47,37 @@ def test_data_feedback_writes_valid_rows(store: FeedbackStore, tmp_path: Path, c
 
 
 def test_existing_output_is_kept_without_force(
-    store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
+    filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     output = tmp_path / "feedback.jsonl"
     output.write_text("keep me\n", encoding="utf-8")
-    code, _, err = run(["data", "feedback", str(output), "--db", store.url], capsys)
+    code, _, err = run(["data", "feedback", str(output), "--db", filled_store.url], capsys)
     assert code == 2 and f"{output} exists; pass --force" in err
     assert output.read_text(encoding="utf-8") == "keep me\n"
-    code, _, _ = run(["data", "feedback", str(output), "--db", store.url, "--force"], capsys)
+    code, _, _ = run(["data", "feedback", str(output), "--db", filled_store.url, "--force"], capsys)
     assert code == 0 and len(ids_in(output)) == 4
 
 
 def test_an_invalid_row_is_named_and_nothing_is_written(
-    store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
+    filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    add_feedback(store, GERMAN, [], lang="de")
+    add_feedback(filled_store, GERMAN, [], lang="de")
     output = tmp_path / "feedback.jsonl"
-    code, out, err = run(["data", "feedback", str(output), "--db", store.url], capsys)
+    code, out, err = run(["data", "feedback", str(output), "--db", filled_store.url], capsys)
     assert code == 2 and not output.exists()
     assert f"{output}:5 (feedback-7): bad language code 'de'" in err, err
     # --force only allows overwriting; it does not let invalid rows through.
     output.write_text("keep me\n", encoding="utf-8")
-    code, _, err = run(["data", "feedback", str(output), "--db", store.url, "--force"], capsys)
+    code, _, err = run(["data", "feedback", str(output), "--db", filled_store.url, "--force"], capsys)
     assert code == 2 and "(feedback-7)" in err and output.read_text(encoding="utf-8") == "keep me\n"
 
 
 def test_skip_invalid_drops_and_names_the_bad_row(
-    store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
+    filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    add_feedback(store, GERMAN, [], lang="de")
+    add_feedback(filled_store, GERMAN, [], lang="de")
     output = tmp_path / "feedback.jsonl"
-    code, out, err = run(["data", "feedback", str(output), "--db", store.url, "--skip-invalid"], capsys)
+    code, out, err = run(["data", "feedback", str(output), "--db", filled_store.url, "--skip-invalid"], capsys)
     assert (code, err) == (0, "")
     assert "dropped feedback-7: bad language code 'de'" in out
     assert ids_in(output) == ["feedback-2", "feedback-3", "feedback-4", "feedback-6"]
@@ -98,9 +91,9 @@ def test_a_missing_store_is_named(tmp_path: Path, capsys: pytest.CaptureFixture)
 
 
 def test_without_db_the_shared_default_store_is_read(
-    store: FeedbackStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    filled_store: FeedbackStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setenv(paths.ENV_FEEDBACK_URL, store.url)
+    monkeypatch.setenv(paths.ENV_FEEDBACK_URL, filled_store.url)
     output = tmp_path / "from-env.jsonl"
     assert run(["data", "feedback", str(output)], capsys)[0] == 0 and len(ids_in(output)) == 4
     monkeypatch.delenv(paths.ENV_FEEDBACK_URL)

@@ -4,7 +4,6 @@ problem (file and line), named by their feedback id, and either stop the export 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,7 @@ import pytest
 from narrascope.dataset.check import Problem, validate_rows
 from narrascope.dataset.feedback import ExportValidationError, export_feedback, feedback_rows
 from narrascope.dataset.feedback_store import FeedbackStore
-from tests.datafactory import FEEDBACK_SENTENCE, add_feedback, fill_feedback_store
-
-
-@pytest.fixture()
-def filled_store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'export.sqlite'}")
-    fill_feedback_store(store)
-    yield store
-    store.close()
+from tests.datafactory import FEEDBACK_SENTENCE, add_feedback
 
 
 def test_rows_follow_the_dataset_contract(filled_store: FeedbackStore) -> None:
