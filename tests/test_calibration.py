@@ -91,3 +91,16 @@ def test_calibration_arguments_are_validated() -> None:
         TrainingArguments(calibration="isotonic")
     with pytest.raises(ValueError, match="calibration_folds"):
         TrainingArguments(calibration_folds=1)
+
+
+def test_noise_floor_is_what_perfect_calibration_shows_by_chance() -> None:
+    rng = np.random.default_rng(3)
+    probs = rng.uniform(0.1, 1.0, size=(150, 1))
+    gold = rng.random(probs.shape) < probs  # perfectly calibrated by construction
+    report = calibration_report(probs, gold, ["en"] * 150, ["a"])
+    floor = report["overall"]["ece_visible_floor"]
+    assert 0.02 < floor["mean"] < floor["p95"] < 0.15
+    assert report["overall"]["ece_visible"] < floor["p95"] + 0.02
+    # A badly overconfident model is far above its floor.
+    sharp = np.where(probs > 0.55, 0.99, 0.11)
+    assert calibration_report(sharp, gold, ["en"] * 150, ["a"])["overall"]["ece_visible"] > floor["p95"] * 2

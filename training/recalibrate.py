@@ -98,11 +98,12 @@ def _save(
 ) -> None:
     staging = staging_folder(output)
     rounded = {label: round(float(thresholds[label]), 4) for label in classifier.labels}
-    config = classifier.model.config
+    model: Any = classifier.model  # a transformers model (save_pretrained, config)
+    config = model.config
     setattr(
         config, CONFIG_KEY, {**(getattr(config, CONFIG_KEY, None) or {}), "thresholds": rounded, "calibration": record}
     )
-    classifier.model.save_pretrained(staging, safe_serialization=True)
+    model.save_pretrained(staging, safe_serialization=True)
     for path in source.iterdir():
         if path.is_file() and path.name not in _REWRITTEN:
             shutil.copy2(path, staging / path.name)
