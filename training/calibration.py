@@ -92,6 +92,14 @@ def expected_calibration_error(
     return float(total / len(p)), int(len(p))
 
 
+def ece_summary(probs: np.ndarray, gold: np.ndarray, bins: int) -> dict[str, float]:
+    """The two figures recorded with a calibration: ECE over all scores and over scores >= VISIBLE_SCORE."""
+    return {
+        "ece": round(expected_calibration_error(probs, gold, bins)[0], 4),
+        "ece_visible": round(expected_calibration_error(probs, gold, bins, VISIBLE_SCORE)[0], 4),
+    }
+
+
 def reliability_bins(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
     """Per bin: mean score, observed rate and count (the data of a reliability diagram)."""
     p = np.asarray(probs, dtype=np.float64).ravel()
@@ -237,12 +245,6 @@ def calibration_record(
 ) -> dict[str, Any]:
     """What ``config.json`` records (``narrascope.calibration``): folded, so loaders never apply it again."""
 
-    def eces(probs: np.ndarray) -> dict[str, float]:
-        return {
-            "ece": round(expected_calibration_error(probs, gold, settings.bins)[0], 4),
-            "ece_visible": round(expected_calibration_error(probs, gold, settings.bins, VISIBLE_SCORE)[0], 4),
-        }
-
     return {
         "folded": True,
         "fitted_on": "dev",
@@ -253,8 +255,8 @@ def calibration_record(
             label: {"method": c.method, "a": round(c.a, 6), "b": round(c.b, 6), "cv_log_loss": evidence.get(label, {})}
             for label, c in calibration.items()
         },
-        "dev_before": eces(before),
-        "dev_after": eces(after),
+        "dev_before": ece_summary(before, gold, settings.bins),
+        "dev_after": ece_summary(after, gold, settings.bins),
     }
 
 

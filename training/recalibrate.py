@@ -18,10 +18,9 @@ from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import CONFIG_KEY, METADATA_FILE, NarrativeClassifier
 from narrascope.training.args import threshold_search_from
 from narrascope.training.calibration import (
-    VISIBLE_SCORE,
     CalibrationSettings,
     calibrate_in_place,
-    expected_calibration_error,
+    ece_summary,
 )
 from narrascope.training.modelcard import render_model_card
 from narrascope.training.package import staging_folder, swap_into_place
@@ -79,10 +78,7 @@ def calibrate_folder(model_dir: Path, data_dir: Path, output: Path | None = None
     after = classifier.predict_proba(test.texts)
     gold = test.targets > 0.5
     for name, probs in (("test_before", test_before), ("test_after", after)):
-        record[name] = {
-            "ece": round(expected_calibration_error(probs, gold, settings.bins)[0], 4),
-            "ece_visible": round(expected_calibration_error(probs, gold, settings.bins, VISIBLE_SCORE)[0], 4),
-        }
+        record[name] = ece_summary(probs, gold, settings.bins)
     _save(classifier, model_dir, output, meta, thresholds, record, {"dev": dev_report, "test": test_report})
     return record
 
