@@ -81,7 +81,8 @@ def test_calibrate_folder_records_once_and_refuses_twice(tiny_model_dir: Path, t
     assert config["calibration"]["folded"] is True and config["calibration"]["dev_hash"].startswith("sha256:")
     assert set(record) >= {"dev_before", "dev_after", "test_before", "test_after"}
     assert set(config["thresholds"]) == set(config["label_kinds"])
-    assert NarrativeClassifier.load(out).labels  # still a loadable folder, tokenizer copied
+    loaded = NarrativeClassifier.load(out)  # still a loadable folder, tokenizer copied
+    assert loaded.info.version == NarrativeClassifier.load(tiny_model_dir).info.version + "-calibrated"
     with pytest.raises(ValueError, match="already calibrated"):
         calibrate_folder(out, data_dir)
 

@@ -96,14 +96,25 @@ def _save(
     rounded = {label: round(float(thresholds[label]), 4) for label in classifier.labels}
     model: Any = classifier.model  # a transformers model (save_pretrained, config)
     config = model.config
+    extra = getattr(config, CONFIG_KEY, None) or {}
+    # A calibrated folder scores differently: it gets its own version, so results stamped with it are told apart.
+    version = f"{extra.get('model_version') or meta.get('model_version') or '0'}-calibrated"
     setattr(
-        config, CONFIG_KEY, {**(getattr(config, CONFIG_KEY, None) or {}), "thresholds": rounded, "calibration": record}
+        config,
+        CONFIG_KEY,
+        {**extra, "thresholds": rounded, "calibration": record, "model_version": version},
     )
     model.save_pretrained(staging, safe_serialization=True)
     for path in source.iterdir():
         if path.is_file() and path.name not in _REWRITTEN:
             shutil.copy2(path, staging / path.name)
-    full = {**meta, "thresholds": rounded, "calibration": record, "metrics": {**(meta.get("metrics") or {}), **metrics}}
+    full = {
+        **meta,
+        "model_version": version,
+        "thresholds": rounded,
+        "calibration": record,
+        "metrics": {**(meta.get("metrics") or {}), **metrics},
+    }
     (staging / METADATA_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
     (staging / "README.md").write_text(render_model_card(full), encoding="utf-8")
     swap_into_place(staging, output)
