@@ -38,6 +38,15 @@ def register(sub: Any) -> None:
         "--output", type=Path, required=True, help="sentence JSONL to write (e.g. data/sentences/xx.jsonl)"
     )
     imp.add_argument("--force", action="store_true", help="overwrite an existing output")
+    imp.add_argument(
+        "--batch", default=None, help="annotation batch name: every row gets source annotated/BATCH (provenance)"
+    )
+    imp.add_argument(
+        "--data",
+        type=Path,
+        default=default_data_dir(),
+        help="dataset to check for conflicts (same normalised text, different labels); those rows are reported",
+    )
     imp.set_defaults(handler=cmd_data_import)
     exp = data_sub.add_parser("export", help="export a split to Label Studio JSON or doccano JSONL")
     exp.add_argument("--format", choices=("labelstudio", "doccano"), required=True)
@@ -91,14 +100,23 @@ def _refuse_overwrite(path: Path, force: bool) -> None:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
-    from narrascope.dataset.interchange import read_rows
-    from narrascope.dataset.rows import write_jsonl
+    from narrascope.dataset.annotated import import_annotations
 
     _refuse_overwrite(args.output, args.force)
-    rows = read_rows(args.input, args.format)
-    write_jsonl(args.output, rows)
-    _out(f"imported {len(rows)} rows into {args.output}; run narrascope data check")
-    return 0
+    report = import_annotations(args.input, args.format, args.output, args.data, batch=args.batch)
+    for kind, reasons in (
+        ("not annotated", report.unannotated),
+        ("already present", report.already_present),
+        ("CONFLICT", report.conflicts),
+    ):
+        for reason in reasons:
+            _out(f"{kind}: {reason}")
+    _out(
+        f"imported {report.written} rows into {args.output} ({len(report.conflicts)} conflict(s), "
+        f"{len(report.already_present)} already present, {len(report.unannotated)} not annotated); "
+        "run narrascope data check"
+    )
+    return 1 if report.conflicts else 0
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ from narrascope.dataset.rows import SENTENCE_FIELDS, iter_jsonl, write_jsonl
 from narrascope.labels import Taxonomy, load_taxonomy
 
 FORMATS = ("labelstudio", "doccano")
+# Tag names of the labeling config: the Choices tag and the Text tag it labels (``$text`` of each task).
 FROM_NAME = "narratives"
+TO_NAME = "text"
 _META = [name for name in SENTENCE_FIELDS if name not in ("text", "labels")] + ["hard_negative"]
 
 
@@ -36,8 +38,8 @@ def labelstudio_config(taxonomy: Taxonomy | None = None) -> str:
     taxonomy = taxonomy or load_taxonomy()
     choices = "\n".join(f'    <Choice value="{label.id}" hint="{label.name}"/>' for label in taxonomy.labels)
     return (
-        '<View>\n  <Text name="text" value="$text"/>\n'
-        f'  <Choices name="{FROM_NAME}" toName="text" choice="multiple" showInLine="false">\n{choices}\n'
+        f'<View>\n  <Text name="{TO_NAME}" value="$text"/>\n'
+        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="multiple" showInLine="false">\n{choices}\n'
         "  </Choices>\n</View>\n"
     )
 
@@ -47,13 +49,18 @@ def to_labelstudio(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         data = {"text": row["text"], **{name: row[name] for name in _META if name in row}}
         result = [
-            {"from_name": FROM_NAME, "to_name": "text", "type": "choices", "value": {"choices": list(row["labels"])}}
+            {"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices", "value": {"choices": list(row["labels"])}}
         ]
         tasks.append({"data": data, "annotations": [{"result": result}]})
     return tasks
 
 
-def from_labelstudio(tasks: Any, source: str) -> list[dict[str, Any]]:
+def from_labelstudio(tasks: Any, source: str, unannotated: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows from the latest non-cancelled annotation of each task.
+
+    A task nobody annotated yet (only the model's ``predictions``) is an error, unless ``unannotated`` is
+    given: then it is named there and left out, so a half-finished annotation batch imports what is done.
+    """
     if not isinstance(tasks, list):
         raise InterchangeError(f"{source}: Label Studio export must be a JSON list of tasks")
     rows = []
@@ -63,7 +70,10 @@ def from_labelstudio(tasks: Any, source: str) -> list[dict[str, Any]]:
             raise InterchangeError(f"{where}: task has no 'data' object")
         annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
         if not annotations:
-            raise InterchangeError(f"{where}: no (non-cancelled) annotation")
+            if unannotated is None:
+                raise InterchangeError(f"{where}: no (non-cancelled) annotation")
+            unannotated.append(f"{where}: not annotated yet")
+            continue
         latest = annotations[-1]
         labels: list[str] = []
         for item in latest.get("result") or []:
@@ -88,14 +98,20 @@ def from_doccano(lines: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]
     return rows
 
 
-def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
-    """Read an export file of ``fmt`` into dataset rows and validate them (raises with every problem)."""
+def read_rows(
+    path: Path, fmt: str, unannotated: list[str] | None = None, source: str | None = None
+) -> list[dict[str, Any]]:
+    """Read an export file of ``fmt`` into dataset rows and validate them (raises with every problem).
+
+    ``unannotated`` collects Label Studio tasks with no annotation instead of failing (see
+    :func:`from_labelstudio`); ``source`` replaces every row's ``source`` (provenance of an annotation batch).
+    """
     if fmt == "labelstudio":
         try:
             tasks = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InterchangeError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-        rows = from_labelstudio(tasks, str(path))
+        rows = from_labelstudio(tasks, str(path), unannotated)
     elif fmt == "doccano":
         lines = []
         for where, obj, error in iter_jsonl(Path(path)):
@@ -105,6 +121,8 @@ def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
         rows = from_doccano(lines)
     else:
         raise InterchangeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if source is not None:
+        rows = [{**row, "source": source} for row in rows]
     problems = validate_rows(rows, str(path))
     if problems:
         raise InterchangeError("imported rows are invalid:\n" + "\n".join(map(str, problems)))

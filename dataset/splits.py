@@ -10,9 +10,11 @@ evaluation, so both take their data from this layer.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -147,3 +149,28 @@ def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = N
         if not split.texts:
             raise ValueError(f"{data_dir}: the {name} split is empty; run narrascope data split")
     return splits
+
+
+def _digest(objects: list[Any]) -> str:
+    digest = hashlib.sha256()
+    for obj in sorted(json.dumps(o, ensure_ascii=False, sort_keys=True) for o in objects):
+        digest.update(obj.encode("utf-8") + b"\n")
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def split_hashes(data_dir: Path) -> dict[str, str]:
+    """One content hash per split (train, dev, test) and for the evaluation articles.
+
+    Hashes cover what a metric depends on (id, text, language, labels of each row; the whole article) in a
+    canonical order, so moving a file or reordering lines changes nothing, while a relabelled or added test
+    sentence changes the ``test`` hash. ``narrascope eval --compare`` names the split whose hash differs.
+    """
+    rows = load_sentences(data_dir)
+    hashes = {
+        name: _digest(
+            [{"id": r.id, "text": r.text, "lang": r.lang, "labels": sorted(r.labels)} for r in rows if r.split == name]
+        )
+        for name in SPLITS
+    }
+    hashes["articles"] = _digest([article.raw for article in load_articles(data_dir)])
+    return hashes

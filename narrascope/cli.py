@@ -11,6 +11,7 @@ from narrascope import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from narrascope.annotate.cli import register as register_annotate
     from narrascope.batch.cli import register as register_batch
     from narrascope.dataset.cli import register as register_dataset
     from narrascope.serve.cli import register as register_serve
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_training(sub)
     register_serve(sub)
     register_batch(sub)
+    register_annotate(sub)
     return parser
 
 

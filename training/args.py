@@ -15,9 +15,12 @@ from typing import Any
 
 import yaml
 
+from narrascope.training.calibration import CalibrationSettings
 from narrascope.training.thresholds import ThresholdSearch
 
 MODES = ("full", "head-only")
+# "auto": per-label calibration fitted on dev and folded into the head (see ``training.calibration``).
+CALIBRATION_MODES = ("auto", "none")
 # TrainingArguments field -> ThresholdSearch field: the dev threshold search is recorded as flat arguments.
 THRESHOLD_ARGUMENTS = {
     "threshold_grid_start": "start",
@@ -77,6 +80,9 @@ class TrainingArguments:
     threshold_grid_step: float = ThresholdSearch.step
     threshold_min_positives: int = ThresholdSearch.min_positives
     threshold_fallback: float = ThresholdSearch.fallback
+    calibration: str = "auto"
+    calibration_folds: int = CalibrationSettings.folds
+    calibration_prior: float = CalibrationSettings.prior_strength
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -107,6 +113,13 @@ class TrainingArguments:
         if self.time_budget_minutes < 0:
             raise ValueError(f"time_budget_minutes must be >= 0 (0 = none), got {self.time_budget_minutes!r}")
         self.threshold_search()  # validates the threshold_* fields, naming the bad one
+        if self.calibration not in CALIBRATION_MODES:
+            raise ValueError(f"calibration must be one of {', '.join(CALIBRATION_MODES)}, got {self.calibration!r}")
+        self.calibration_settings()
+
+    def calibration_settings(self) -> CalibrationSettings:
+        """How the dev calibration is fitted (validated, naming the bad calibration_* field)."""
+        return CalibrationSettings(folds=self.calibration_folds, prior_strength=self.calibration_prior, seed=self.seed)
 
     def threshold_search(self) -> ThresholdSearch:
         """The dev threshold search these arguments describe."""

@@ -40,11 +40,34 @@ def register(sub: Any) -> None:
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=cmd_train)
 
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit per-label calibration on dev, fold it into the model's head, re-tune thresholds",
+        description="Rewrites the folder (or writes --output). Refuses a folder that is already calibrated.",
+    )
+    calibrate.add_argument("--model", type=Path, default=default_model_dir())
+    calibrate.add_argument("--data", type=Path, default=default_data_dir())
+    calibrate.add_argument("--output", type=Path, default=None, help="write here instead of rewriting MODEL")
+    calibrate.set_defaults(handler=cmd_calibrate)
+
     evaluate = sub.add_parser("eval", help="evaluate a model folder against baselines; write report.md")
     evaluate.add_argument("--model", type=Path, default=default_model_dir())
     evaluate.add_argument("--data", type=Path, default=default_data_dir())
     evaluate.add_argument("--output", type=Path, default=None, help="report folder (default MODEL/eval)")
     evaluate.add_argument("--no-baselines", action="store_true")
+    evaluate.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("OLD_DIR", "NEW_DIR"),
+        default=None,
+        help="compare two model folders on the same data with bootstrap intervals (writes compare.md)",
+    )
+    evaluate.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for --compare")
+    evaluate.add_argument("--seed", type=int, default=13, help="bootstrap seed for --compare")
+    evaluate.add_argument(
+        "--force", action="store_true", help="--compare even when the models' test or article data differ"
+    )
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
 
@@ -81,9 +104,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from narrascope.training.recalibrate import calibrate_folder
+
+    record = calibrate_folder(args.model, args.data, args.output)
+    methods = ", ".join(f"{label}: {row['method']}" for label, row in record["labels"].items())
+    _out(f"calibrated {args.output or args.model} ({methods})")
+    for name in ("dev_before", "dev_after", "test_before", "test_after"):
+        _out(f"  {name}: ECE {record[name]['ece']:.4f}, ECE over scores >= 0.1 {record[name]['ece_visible']:.4f}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from narrascope.training.bootstrap import BootstrapSettings
+    from narrascope.training.compare import run_comparison
+
+    old, new = args.compare
+    output = args.output or Path(new) / f"compare-vs-{Path(old).name}"
+    settings = BootstrapSettings(resamples=args.resamples, seed=args.seed)
+    result = run_comparison(old, new, args.data, output, settings, force=args.force)
+    _out((output / "compare.md").read_text(encoding="utf-8"))
+    _out(f"verdict: {result['verdict']}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from narrascope.training.evaluate import run_evaluation
 
+    if args.compare:
+        return cmd_compare(args)
     output = args.output or Path(args.model) / "eval"
     result = run_evaluation(
         Path(args.model), args.data, output, baselines=not args.no_baselines, progress=not args.no_progress

@@ -22,6 +22,8 @@ from narrascope.model.documents import Document, ScoringOptions, score_documents
 from narrascope.model.results import RiskLevel
 from narrascope.training.metrics import multilabel_report, report_by_language
 from narrascope.training.provenance import machine_description
+from narrascope.training.recalibrate import already_calibrated as classifier_calibration
+from narrascope.training.reliability import calibration_lines, calibration_report, plot_reliability
 from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
@@ -170,6 +172,8 @@ def run_evaluation(
             systems[result["name"]] = report["summary"]
     articles = evaluate_articles(classifier, data_dir)
     plots = _plots(output, test_report, dev_probs, splits["dev"].targets > 0.5, labels, splits["train"].targets > 0.5)
+    calibration = calibration_report(test_probs, test.targets > 0.5, test.languages, labels)
+    plots.append(plot_reliability(output, {"model": calibration}))
 
     per_lang = {lang: row["macro_f1"] for lang, row in test_report["per_language"].items()}
     targets = {
@@ -190,6 +194,8 @@ def run_evaluation(
         "test": test_report,
         "baselines": baseline_reports,
         "articles": articles,
+        "calibration": calibration,
+        "calibration_fitted": classifier_calibration(model_dir),
         "targets": {k: {"value": v, "target": t, "met": v >= t} for k, (v, t) in targets.items()},
         "beats_baselines": beats,
     }
@@ -264,6 +270,15 @@ def render_report(
                 for kind, levels in articles["risk_by_kind"].items()
             ),
         ]
+    if result.get("calibration"):
+        lines += calibration_lines(result["calibration"])
+        fitted = result.get("calibration_fitted")
+        lines.append(
+            f"\nScores are calibrated (fitted on dev, folded into the head: dev ECE >= 0.1 "
+            f"{fitted['dev_before']['ece_visible']:.3f} -> {fitted['dev_after']['ece_visible']:.3f})."
+            if fitted
+            else "\nThis folder is not calibrated (run `narrascope calibrate --model DIR`)."
+        )
     lines += ["", "## Plots", *[f"![{name}]({name})" for name in plots], ""]
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """``narrascope train``: train a multi-label sentence classifier and write the model folder.
 
 One run: seed, load the split and the base model, train (head-only, or a linear-probe warm-up then full
-fine-tuning), tune per-label thresholds on dev, score test, and save weights with their provenance. The
+fine-tuning), fit a per-label calibration on dev and fold it into the head, tune per-label thresholds on dev
+(on the calibrated scale), score test, and save weights with their provenance. The
 pieces live beside this module: the loop (``loop``), the head-only stage (``headonly``), batching, losses,
 checkpoints, scoring and provenance.
 """
@@ -19,9 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from narrascope.dataset.splits import SplitData, load_splits
+from narrascope.dataset.splits import SplitData, load_splits, split_hashes
 from narrascope.labels import Taxonomy, load_taxonomy
 from narrascope.training.args import TrainingArguments
+from narrascope.training.calibration import calibrate_in_place
 from narrascope.training.checkpoints import checkpoint_root, has_checkpoint
 from narrascope.training.headonly import supports_head_only, train_head
 from narrascope.training.loop import FullFineTune
@@ -116,12 +118,21 @@ def _train(
     history = _fit(model, tokenizer, splits, args, taxonomy, checkpoint_root(output), resume, progress)
 
     classifier = classifier_view(model, tokenizer, taxonomy, args.max_length)
+    calibration = None
+    if args.calibration == "auto":
+        # Before the threshold search, so thresholds are tuned on the calibrated scale the folder ships with.
+        dev = splits["dev"]
+        calibration = calibrate_in_place(
+            classifier, dev.texts, dev.targets, args.calibration_settings(), split_hashes(data_dir)["dev"]
+        )
     thresholds, dev_report = dev_score(classifier, splits["dev"], args.threshold_search())
     test_report = evaluate_split(classifier, splits["test"], thresholds)
     seconds = time.monotonic() - started
     metrics = {"dev": dev_report, "test": test_report}
     metadata = run_metadata(args, base_model, data_dir, splits, seconds, history, metrics)
-    save_model_folder(output, model, tokenizer, taxonomy, thresholds, metadata, max_length=args.max_length)
+    save_model_folder(
+        output, model, tokenizer, taxonomy, thresholds, metadata, max_length=args.max_length, calibration=calibration
+    )
     logger.info(
         "trained %s model in %.0f s: dev macro-F1 %.3f, test micro-F1 %.3f, macro-F1 %.3f -> %s",
         args.mode,

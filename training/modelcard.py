@@ -35,6 +35,20 @@ def _risk_policy_lines(policy: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _calibration_lines(record: dict[str, Any] | None) -> list[str]:
+    """Whether scores are calibrated, and how much that changed dev ECE (``narrascope.calibration``)."""
+    if not record:
+        return ["## Calibration", "Scores are not calibrated (`narrascope calibrate --model PATH` fits it on dev)."]
+    methods = sorted({row["method"] for row in record.get("labels", {}).values()})
+    return [
+        "## Calibration",
+        f"Per-label {'/'.join(methods)} scaling fitted on dev and folded into the head, so the scores below and "
+        "from the plain pipeline are calibrated: dev ECE over scores >= 0.1 "
+        f"{record['dev_before']['ece_visible']:.3f} -> {record['dev_after']['ece_visible']:.3f} "
+        "(`config.json` -> `narrascope.calibration`; never apply it again).",
+    ]
+
+
 def render_model_card(meta: dict[str, Any]) -> str:
     test = (meta.get("metrics") or {}).get("test") or {}
     summary = test.get("summary") or {}
@@ -75,7 +89,7 @@ def render_model_card(meta: dict[str, Any]) -> str:
         "|---|---|---:|",
     ]
     lines += [f"| {label} | {kinds.get(label, '?')} | {_fmt(thresholds.get(label, 'missing'))} |" for label in labels]
-    lines += ["", *_risk_policy_lines(meta.get("risk_policy"))]
+    lines += ["", *_risk_policy_lines(meta.get("risk_policy")), "", *_calibration_lines(meta.get("calibration"))]
     lines += ["", "## Test metrics (sentences)"]
     if summary:
         lines += [

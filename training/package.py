@@ -43,20 +43,20 @@ def save_model_folder(
     max_length: int,
     model_name: str = "narrascope-to-narratives",
     risk_policy: RiskPolicy | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> Path:
     """Write weights, tokenizer, config, ``narrascope.json`` and ``README.md`` atomically into ``output``.
 
     ``risk_policy`` (default: :class:`RiskPolicy`'s documented defaults) is written out explicitly, so the
     folder states the verdict rule it is served with instead of relying on the code's defaults.
+    ``calibration`` is the record of a calibration already folded into ``model``'s head
+    (``narrascope.calibration``), so it is never applied a second time.
 
     A half-written folder must never be picked up by the service, so everything goes to a sibling staging
     directory first and is renamed into place.
     """
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.parent / f".{output.name}.staging"
-    if staging.exists():
-        shutil.rmtree(staging)
+    staging = staging_folder(output)
     trained_at = metadata.get("trained_at") or datetime.now(UTC).isoformat(timespec="seconds")
     version = metadata.get("model_version") or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     policy = (risk_policy or RiskPolicy()).to_dict()
@@ -73,6 +73,7 @@ def save_model_folder(
             "base_model": metadata.get("base_model", "unknown"),
             "max_length": max_length,
             "taxonomy": f"{taxonomy.name} v{taxonomy.version}",
+            **({"calibration": calibration} if calibration else {}),
         },
     )
     model.save_pretrained(staging, safe_serialization=True)
@@ -84,6 +85,7 @@ def save_model_folder(
         "trained_at": trained_at,
         "thresholds": {label: round(float(thresholds[label]), 4) for label in taxonomy.ids},
         "risk_policy": policy,
+        **({"calibration": calibration} if calibration else {}),
         "taxonomy": taxonomy.to_dict(),
         "versions": {
             "narrascope": __version__,
@@ -94,6 +96,20 @@ def save_model_folder(
     }
     (staging / METADATA_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
     (staging / "README.md").write_text(render_model_card(full), encoding="utf-8")
+    return swap_into_place(staging, output)
+
+
+def staging_folder(output: Path) -> Path:
+    """An empty sibling of ``output`` to write into before :func:`swap_into_place`."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.parent / f".{output.name}.staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    return staging
+
+
+def swap_into_place(staging: Path, output: Path) -> Path:
+    """Rename a finished ``staging`` folder to ``output``, replacing an old one only once the new one is whole."""
     if output.exists():
         backup = output.parent / f".{output.name}.old"
         if backup.exists():

