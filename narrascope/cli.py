@@ -13,6 +13,7 @@ from narrascope import __version__
 def build_parser() -> argparse.ArgumentParser:
     from narrascope.batch.cli import register as register_batch
     from narrascope.dataset.cli import register as register_dataset
+    from narrascope.report.cli import register as register_report
     from narrascope.serve.cli import register as register_serve
     from narrascope.training.cli import register as register_training
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_training(sub)
     register_serve(sub)
     register_batch(sub)
+    register_report(sub)
     return parser
 
 
