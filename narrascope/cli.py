@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         transformers.logging.set_verbosity_error()
         logging.getLogger("matplotlib").setLevel(logging.WARNING)
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -134,7 +134,8 @@ def _surge_section(page: Page, found: Findings) -> None:
         ]
         parts.append(
             f"<h3>{esc(surge['narrative'])} ({esc(surge['stance'])}), {surge['period']:%Y-%m-%d}: "
-            f"{surge['share']:.0%} of {int(surge['total_docs'])} documents, baseline {surge['baseline']:.0%}</h3>"
+            f"{surge['share']:.0%} of {int(surge['total_docs'])} documents, baseline {surge['baseline']:.0%} "
+            f"(p = {surge['p_value']:.2g})</h3>"
             + table(members, ["id", "source", "date", "language", "evidence"], "no documents")
         )
     page.raw("".join(parts))
@@ -191,7 +192,7 @@ def _settings_note(settings: ReportSettings) -> str:
     surge = settings.surges
     return (
         f"period {settings.period}; surge: share >= {surge.ratio:g} x the mean of the previous {surge.baseline} "
-        f"periods and +{surge.min_delta:.0%}, at least {surge.min_docs} documents"
+        f"periods and +{surge.min_delta:.0%}, at least {surge.min_docs} documents, binomial p <= {surge.max_p:g}"
     )
 
 

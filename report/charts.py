@@ -35,17 +35,19 @@ def time_series(series: pd.DataFrame, surges: pd.DataFrame, period: str) -> go.F
                 visible=True if stance != PRESENT else "legendonly",
             )
         )
-    if not surges.empty:
+    for stance, group in surges.groupby("stance"):
+        # Rings of hidden (framing/counter) lines are hidden with them, or they would float over nothing.
         figure.add_trace(
             go.Scatter(
-                x=surges["period"],
-                y=surges["share"],
+                x=group["period"],
+                y=group["share"],
                 mode="markers",
-                name="surge",
+                name=f"surge ({stance})",
                 marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "crimson", "width": 3}},
-                text=[_label(n, s) for n, s in zip(surges["narrative"], surges["stance"], strict=True)],
+                text=[_label(n, s) for n, s in zip(group["narrative"], group["stance"], strict=True)],
                 hovertemplate="surge: %{text}<br>%{y:.0%} of docs (baseline %{customdata:.0%})",
-                customdata=surges["baseline"],
+                customdata=group["baseline"],
+                visible=True if stance != PRESENT else "legendonly",
             )
         )
     figure.update_layout(

@@ -41,6 +41,9 @@ def _register_report(sub: Any) -> None:
     parser.add_argument("--surge-ratio", type=float, default=surge.ratio, help="share >= RATIO x trailing baseline")
     parser.add_argument("--surge-min-delta", type=float, default=surge.min_delta, help="and at least this far above")
     parser.add_argument("--surge-min-docs", type=int, default=surge.min_docs, help="and over at least N documents")
+    parser.add_argument(
+        "--surge-max-p", type=float, default=surge.max_p, help="and a binomial tail under the baseline rate <= P"
+    )
     parser.add_argument("--surge-baseline", type=int, default=surge.baseline, help="trailing periods in the baseline")
     parser.add_argument(
         "--story-window", type=float, default=defaults.story_window_days, metavar="DAYS", help="story window"
@@ -86,6 +89,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             ratio=args.surge_ratio,
             min_delta=args.surge_min_delta,
             min_docs=args.surge_min_docs,
+            max_p=args.surge_max_p,
             min_history=min(SurgeSettings().min_history, args.surge_baseline),
         ),
         story_window_days=args.story_window,

@@ -51,6 +51,7 @@ def knn(vectors: np.ndarray, settings: ClusterSettings) -> tuple[np.ndarray, np.
     data = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = data.shape
     k = min(settings.neighbours + 1, n)
+    index: Any
     if n <= settings.exact_below:
         index = faiss.IndexFlatIP(dim)
     else:

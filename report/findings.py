@@ -2,7 +2,8 @@
 
 A surge is a period in which a narrative's share of documents is well above its trailing baseline (the mean
 share over the previous ``baseline`` periods): at least ``ratio`` times the baseline *and* ``min_delta`` above
-it, over at least ``min_docs`` documents, so a single post on a quiet day is not a surge. Each surge names the
+it, over at least ``min_docs`` documents, and a count the baseline rate makes unlikely (binomial tail at most
+``max_p``), so a single post on a quiet day or an ordinary wobble of a small sample is not a surge. Each surge names the
 documents that drove it and their evidence sentences. The thresholds are :class:`SurgeSettings`, recorded
 with the report.
 """
@@ -24,24 +25,35 @@ SURGE_STANCES = (PUSHED, PRESENT)
 def find_surges(series: pd.DataFrame, settings: SurgeSettings) -> pd.DataFrame:
     """Rows of ``series`` (from :func:`~narrascope.report.prevalence.over_time`) that are surges.
 
-    Rebuttals are left out on purpose: a wave of fact-checks is good news, not a narrative on the rise.
+    Besides the share conditions, the count must be unlikely under the baseline rate (one-sided binomial tail,
+    scipy, at most ``max_p``; the rate is the trailing periods' documents with add-one smoothing): on a day of
+    twenty documents, three more than usual is noise, not a surge. Rebuttals are left out on purpose: a wave of
+    fact-checks is good news, not a narrative on the rise.
     """
-    columns = ["period", "narrative", "stance", "docs", "total_docs", "share", "baseline"]
+    from scipy.stats import binom
+
+    columns = ["period", "narrative", "stance", "docs", "total_docs", "share", "baseline", "p_value"]
     found = []
     for (_, stance), group in series.groupby(["narrative", "stance"]):
         if stance not in SURGE_STANCES:
             continue
         group = group.sort_values("period").reset_index(drop=True)
-        trailing = group["share"].shift(1).rolling(settings.baseline, min_periods=settings.min_history).mean()
+        window = {"window": settings.baseline, "min_periods": settings.min_history}
+        trailing = group["share"].shift(1).rolling(**window).mean()
+        prior_docs = group["docs"].shift(1).rolling(**window).sum()
+        prior_total = group["total_docs"].shift(1).rolling(**window).sum()
+        rate = (prior_docs + 1) / (prior_total + 2)
+        p_value = pd.Series(binom.sf(group["docs"] - 1, group["total_docs"], rate.fillna(1.0)), index=group.index)
         hit = (
             trailing.notna()
             & (group["docs"] >= settings.min_docs)
             & (group["share"] >= settings.ratio * trailing)
             & (group["share"] - trailing >= settings.min_delta)
+            & (p_value <= settings.max_p)
         )
         if hit.any():
             rows = group[hit].copy()
-            rows["baseline"] = trailing[hit].round(4)
+            rows["baseline"], rows["p_value"] = trailing[hit].round(4), p_value[hit].map(lambda v: float(f"{v:.2g}"))
             found.append(rows)
     if not found:
         return pd.DataFrame(columns=columns)

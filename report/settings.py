@@ -24,6 +24,7 @@ class SurgeSettings:
     min_delta: float = 0.1
     min_docs: int = 3
     min_history: int = 2
+    max_p: float = 0.01
 
     def __post_init__(self) -> None:
         if self.baseline < 1 or self.min_history < 1 or self.min_history > self.baseline:
@@ -31,6 +32,8 @@ class SurgeSettings:
                 f"surge baseline must be >= 1 period and min_history within [1, baseline], "
                 f"got baseline={self.baseline}, min_history={self.min_history}"
             )
+        if not 0 < self.max_p <= 1:
+            raise ValueError(f"surge max_p must be within (0, 1], got {self.max_p}")
         if self.ratio < 1 or not 0 <= self.min_delta <= 1 or self.min_docs < 1:
             raise ValueError(
                 f"surge ratio must be >= 1, min_delta within [0, 1], min_docs >= 1; got {self.ratio}, "

@@ -126,8 +126,8 @@ def assign_stories(settings: StorySettings) -> StorySummary:
         for start in range(0, len(loaded.rows), _WRITE_ROWS):
             batch = []
             for row in loaded.rows[start : start + _WRITE_ROWS]:
-                story = stories.get(str(row["id"]))
-                batch.append(row | {STORY_FIELD: story, STORY_SIZE_FIELD: sizes.get(story, 0) if story else None})
+                found = stories.get(str(row["id"]))
+                batch.append(row | {STORY_FIELD: found, STORY_SIZE_FIELD: sizes[found] if found else None})
             writer.write(batch)
     except BaseException:
         writer.abort()

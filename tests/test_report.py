@@ -191,3 +191,16 @@ def test_batch_scoring_passes_date_source_and_link_to_the_report(
     assert [(d.id, d.date.day if d.date else None, d.source, d.link) for d in loaded.docs] == [
         (f"n{i}", i + 1, "Steppe Wire", f"https://sw.example/{i}") for i in range(3)
     ]
+
+
+def test_a_wobble_of_a_small_sample_is_not_a_surge(tmp_path: Path) -> None:
+    """Four of twenty after one in twenty a day passes the share rules but not the binomial test (p ~ 0.03)."""
+    pushing = {day: 4 if day == 6 else 1 for day in range(1, 7)}
+    rows = [
+        scored_row(f"d{day}-{n}", date=f"2026-01-{day:02d}T10:00", pushed=("western_pivot",) if n < count else ())
+        for day, count in pushing.items()
+        for n in range(20)
+    ]
+    assert _table(_report(tmp_path / "default", rows), "surges").empty
+    loose = _table(_report(tmp_path / "loose", rows, surges=SurgeSettings(max_p=1.0)), "surges")
+    assert list(loose["narrative"]) == ["western_pivot"] and 0.01 < loose.loc[0, "p_value"] < 0.1
