@@ -7,7 +7,6 @@ report generated over a real scored feed (see the README's analyst section).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,12 @@ import pytest
 from narrascope.paths import REPO_ROOT
 from narrascope.report.build import build_report
 from narrascope.report.settings import ReportSettings
+from tests import test_serve_browser
 from tests.reportfactory import scored_row, surge_feed, write_jsonl
-from tests.test_serve_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+# The same headless Debian chromium as the moderator page's test (skipped with a reason where it is missing).
+browser = test_serve_browser.browser
 
 
 def _open(browser: Any, html: Path, width: int = 1280) -> tuple[Any, Any, list[str]]:
