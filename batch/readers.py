@@ -178,6 +178,9 @@ def read_feed(data: bytes, location: str) -> Iterator[Item]:
                 "title": title or None,
                 "link": entry.get("link"),
                 "published": entry.get("published") or entry.get("updated"),
+                # An aggregator's entry names the outlet it re-posts (RSS <source>, Atom <source><title>);
+                # otherwise the outlet is the feed itself. Reports group documents by this field.
+                "source": (entry.get("source") or {}).get("title") or feed_title,
                 "feed": feed_title,
             },
         )

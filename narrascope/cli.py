@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from narrascope.annotate.cli import register as register_annotate
     from narrascope.batch.cli import register as register_batch
     from narrascope.dataset.cli import register as register_dataset
+    from narrascope.report.cli import register as register_report
     from narrascope.serve.cli import register as register_serve
     from narrascope.training.cli import register as register_training
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(sub)
     register_batch(sub)
     register_annotate(sub)
+    register_report(sub)
     return parser
 
 
@@ -43,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         transformers.logging.set_verbosity_error()
         logging.getLogger("matplotlib").setLevel(logging.WARNING)
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -1,5 +1,5 @@
 """The layout is the architecture: imports flow one way, ``labels`` -> ``dataset`` -> ``training`` -> ``model`` ->
-``serve`` / ``batch`` -> ``annotate``, and no module imports itself back through a cycle.
+``serve`` / ``batch`` -> ``annotate`` / ``report``, and no module imports itself back through a cycle.
 
 Read from the source with ``ast`` (nothing is imported), so a forbidden arrow fails here, with the file and
 line, before it fails as a circular import or a 2 GB training stack pulled into the service.
@@ -27,6 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     "batch": {"labels", "model"},
     # Choosing what to annotate: feeds in (batch readers), model scores and embeddings, dataset interchange out.
     "annotate": {"labels", "dataset", "model", "batch"},
+    # Analysis of scored output: reads it with the batch layer's formats, embeds with the training layer's
+    # encoder loading and pooling (one definition of how the encoder turns text into vectors).
+    "report": {"labels", "model", "batch", "training"},
 }
 # Text primitives of the model layer that the dataset must share: feedback becomes rows split and tagged exactly
 # as the model reads text, or retraining on it would teach a different segmentation.

@@ -26,6 +26,7 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 &lt;p&gt;Volunteers will train &amp;amp; serve.&lt;/p&gt;</description>
 </item>
 <item><title>No guid here</title><link>https://example.org/a2</link>
+<source url="https://mirror.example/rss">Mirror Daily</source>
 <description>Казахстан не готовится к войне.</description></item>
 <item><description>neither id nor link</description></item>
 </channel></rss>
@@ -168,6 +169,8 @@ def test_rss_feed(tmp_path: Path) -> None:
     assert first.fields["link"] == "https://example.org/a1"
     assert first.fields["feed"] == "Steppe Wire"
     assert first.fields["published"].startswith("Mon, 06 Jan 2025")
+    # The outlet: the feed itself, or the outlet an aggregator's entry names in <source>.
+    assert [r.fields["source"] for r in records] == ["Steppe Wire", "Mirror Daily"]
     (bad,) = _bad(items)
     assert bad.location == f"{path}#entry 3" and "neither an id" in bad.reason
 
@@ -179,6 +182,7 @@ def test_atom_feed_strips_html(tmp_path: Path) -> None:
     assert record.id == "urn:atom:e1"
     assert record.text == "Reservists and brigades\n\nEight brigades\n\nOfficials said units are defensive."
     assert record.fields["link"] == "https://example.org/e1"
+    assert record.fields["published"] == "2025-01-06T10:00:00Z" and record.fields["source"] == "Atom Desk"
 
 
 def test_not_a_feed_is_a_bad_record(tmp_path: Path) -> None:
