@@ -303,3 +303,27 @@ class ReloadResponse(BaseModel):
 class HealthOut(BaseModel):
     status: str
     model: dict[str, Any] | None = None
+
+
+class ExtractRequest(Strict):
+    """A web page as the moderator dropped it; the body limit (NARRASCOPE_MAX_BODY_BYTES) bounds it."""
+
+    html: str = Field(min_length=1, description="the page's markup (UTF-8 text)")
+
+    @field_validator("html")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        if (position := _lone_surrogate_at(value)) is not None:
+            raise ValueError(f"html has an invalid character at position {position}")
+        return value
+
+
+class ExtractResponse(BaseModel):
+    """The page's main content as it would be scored, its metadata, and the language of the text."""
+
+    text: str = Field(description="the article text, one paragraph per line; navigation and footers left out")
+    title: str | None = None
+    author: str | None = None
+    date: str | None = Field(default=None, description="publication date the page states (YYYY-MM-DD)")
+    language: str = Field(description="ISO 639-1 code of the text, or und")
+    script: str = Field(description="ISO 15924 code of the text's script")
