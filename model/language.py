@@ -47,6 +47,7 @@ _SCRIPTS = {
     "KATAKANA": "Jpan",
     "CJK": "Hani",
 }
+SCRIPT_CODES = frozenset(_SCRIPTS.values())
 # The script each first-class language is usually written in; :attr:`LanguageId.tag` omits it there.
 USUAL_SCRIPT = {"en": "Latn", "ru": "Cyrl", "kk": "Cyrl", "uk": "Cyrl"}
 # The first-class languages, the languages this story is reposted in and those lingua confuses them with
@@ -104,13 +105,19 @@ class LanguageId:
         return f"{self.code}-{self.script}"
 
 
-def dominant_script(text: str) -> tuple[str, int]:
-    """The ISO 15924 code most letters belong to (``Zyyy`` without letters, ``Zzzz`` if unknown), and the count."""
+def script_letters(text: str) -> Counter[str]:
+    """How many letters of ``text`` each script (ISO 15924; ``Zzzz`` for scripts not named here) has."""
     scripts: Counter[str] = Counter()
     for char in text:
         if char.isalpha():
             name = unicodedata.name(char, "")
             scripts[_SCRIPTS.get(name.split(" ", 1)[0], "Zzzz")] += 1
+    return scripts
+
+
+def dominant_script(text: str) -> tuple[str, int]:
+    """The ISO 15924 code most letters belong to (``Zyyy`` without letters, ``Zzzz`` if unknown), and the count."""
+    scripts = script_letters(text)
     if not scripts:
         return COMMON_SCRIPT, 0
     return scripts.most_common(1)[0][0], sum(scripts.values())
