@@ -148,7 +148,10 @@ def main() -> int:
     for name in CONFIGS:
         out = subprocess.run(
             [sys.executable, __file__, "--one", name, "--per-language", str(args.per_language)],
-            check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     markdown = _table(results)
@@ -157,7 +160,9 @@ def main() -> int:
         for name in CONFIGS:
             out = subprocess.run(
                 [sys.executable, __file__, "--rss", name, "--model", str(args.model)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             row = json.loads(out.stdout.strip().splitlines()[-1])
             markdown += f"\n- {name}: {row['model_only_mib']} -> {row['with_detector_mib']}"

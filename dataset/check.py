@@ -114,7 +114,7 @@ def _script_problems(obj: dict[str, Any], where: Location) -> list[Problem]:
     letters = script_letters(text)
     if letters and not letters[expected]:
         found = letters.most_common(1)[0][0]
-        return [Problem.at(where, f"text is in script {found!r} but the row says {expected!r} (set \"script\")")]
+        return [Problem.at(where, f'text is in script {found!r} but the row says {expected!r} (set "script")')]
     return []
 
 

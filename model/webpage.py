@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
@@ -61,11 +62,15 @@ def extract_page(html: str, settings: ExtractionSettings = DEFAULT_EXTRACTION) -
         favor_precision=settings.favor_precision,
         include_tables=settings.include_tables,
         include_comments=settings.include_comments,
+        as_dict=True,
     )
-    text = _tidy(found.text) if found is not None and found.text else ""
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
+    text = _tidy(meta.get("text") or "")
     if not _LETTER.search(text):
         raise NoMainContent("no main content: the page has no article text, only navigation or boilerplate")
-    return Page(text=text, title=_clean(found.title), author=_clean(found.author), date=_clean(found.date))
+    return Page(
+        text=text, title=_clean(meta.get("title")), author=_clean(meta.get("author")), date=_clean(meta.get("date"))
+    )
 
 
 def fragment_text(html: str, settings: ExtractionSettings = DEFAULT_EXTRACTION) -> str:

@@ -37,10 +37,12 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <updated>2025-01-06T10:00:00Z</updated>
 <entry><title>Reservists and brigades</title><id>urn:atom:e1</id><updated>2025-01-06T10:00:00Z</updated>
 <link href="https://example.org/e1"/><author><name>Desk Editor</name></author>
-<content type="html">&lt;article&gt;&lt;p&gt;Officials said the eight new units are defensive and answer to the regions.&lt;/p&gt;
+<content type="html">&lt;article&gt;
+&lt;p&gt;Officials said the eight new units are defensive and answer to the regions.&lt;/p&gt;
 &lt;p&gt;No brigade has been moved towards the northern border, the ministry added on Monday.&lt;/p&gt;
 &lt;script&gt;alert(1)&lt;/script&gt;&lt;/article&gt;
-&lt;div class="related"&gt;&lt;h3&gt;Related&lt;/h3&gt;&lt;ul&gt;&lt;li&gt;&lt;a href="/x"&gt;Weather: snow in the north&lt;/a&gt;&lt;/li&gt;
+&lt;div class="related"&gt;&lt;h3&gt;Related&lt;/h3&gt;&lt;ul&gt;
+&lt;li&gt;&lt;a href="/x"&gt;Weather: snow in the north&lt;/a&gt;&lt;/li&gt;
 &lt;li&gt;&lt;a href="/y"&gt;Tenge firms against the dollar&lt;/a&gt;&lt;/li&gt;&lt;/ul&gt;&lt;/div&gt;
 &lt;footer&gt;Follow us on Telegram. © Atom Desk&lt;/footer&gt;</content></entry>
 </feed>

@@ -29,7 +29,9 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in (LANGID / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize(("name", "tag"), [("fr", "fr"), ("de", "de"), ("tr", "tr"), ("ar", "ar"), ("kk-Latn", "kk-Latn")])
+@pytest.mark.parametrize(
+    ("name", "tag"), [("fr", "fr"), ("de", "de"), ("tr", "tr"), ("ar", "ar"), ("kk-Latn", "kk-Latn")]
+)
 def test_other_languages_are_identified(name: str, tag: str) -> None:
     sentences = _lines(name)
     assert len(sentences) >= 20
