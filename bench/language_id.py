@@ -130,6 +130,18 @@ def _table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _child(*args: str) -> dict[str, Any]:
+    """Run this script with ``args`` in a fresh process (so its memory is measured alone); its JSON answer."""
+    out = subprocess.run(
+        [sys.executable, __file__, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-language", type=int, default=250, help="dataset sentences per first-class language")
@@ -144,27 +156,12 @@ def main() -> int:
     if args.one:
         print(json.dumps(run_config(CONFIGS[args.one], args.per_language)))  # noqa: T201
         return 0
-    results = {}
-    for name in CONFIGS:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", name, "--per-language", str(args.per_language)],
-            check=True,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    results = {name: _child("--one", name, "--per-language", str(args.per_language)) for name in CONFIGS}
     markdown = _table(results)
     if args.model is not None:
         markdown += "\n\nScoring process with the model " + str(args.model) + " (RSS MiB, model only -> with detector):"
         for name in CONFIGS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--rss", name, "--model", str(args.model)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row = _child("--rss", name, "--model", str(args.model))
             markdown += f"\n- {name}: {row['model_only_mib']} -> {row['with_detector_mib']}"
     load = Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3]
     markdown += f"\n\nLoad average at the end of the run (1/5/15 min): {' / '.join(load)}."

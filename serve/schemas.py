@@ -69,7 +69,9 @@ class DocumentIn(Strict):
         description="a sentence or a whole article; at most the configured NARRASCOPE_MAX_DOCUMENT_CHARS",
         json_schema_extra={"maxLength": MAX_DOCUMENT_CHARS_CEILING},  # enforced by check_score_request
     )
-    lang: LangCode | None = Field(default=None, description="language code; detected from the script if omitted")
+    lang: LangCode | None = Field(
+        default=None, description="ISO 639-1 code, optionally with a script subtag (kk-Latn); identified if omitted"
+    )
 
     _text = field_validator("text")(_checked_text)
 
