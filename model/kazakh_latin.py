@@ -4,8 +4,8 @@ Latin-script Kazakh reads to lingua as noise (Lithuanian, Welsh, Maori at 0.3-0.
 its own evidence. A character trigram model of Latin-script Kazakh is built from the dataset's Cyrillic
 Kazakh sentences transliterated into the 2018 (acute accents: á ǵ ń ó ú ý ı) and 2021 (ä ğ ñ ö ş ū ü ı)
 official alphabets, and into their plain-ASCII forms as typed online. A text is Kazakh when its mean
-trigram cross-entropy under that model is low: Latin Kazakh scores about 1.3-1.9 nats per character,
-Turkish, Uzbek, Azerbaijani, Turkmen, English, French and German 3.7-4.6 (``bench/RESULTS.md``).
+trigram cross-entropy under that model is low: the native Latin Kazakh test sentences score 1.7-2.5 nats per
+trigram, Uzbek, Turkish, Azerbaijani, French and German ones 3.1-4.8 (``bench/RESULTS.md``).
 
 The table (``kk_latn_trigrams.json``) is generated, not written: ``python -m
 narrascope.training.kazakh_latin`` rebuilds it from ``data/sentences``.

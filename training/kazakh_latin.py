@@ -20,11 +20,11 @@ from narrascope.paths import default_data_dir
 
 logger = logging.getLogger(__name__)
 
-# Chosen on the measured gap (bench/RESULTS.md): Latin Kazakh 1.3-2.2 nats, other Latin languages >= 3.5.
+# Chosen in the measured gap (bench/RESULTS.md): native Latin Kazakh 1.7-2.5 nats per trigram, uz/tr/az/fr/de >= 3.1.
 THRESHOLD = 2.8
 SMOOTHING = 0.1
 ALPHABET_SIZE = 60
-# Below three trigrams (one short word) the cross-entropy says nothing; such texts are left to lingua.
+# Under 8 trigrams (a word or two) the cross-entropy says little; such texts are left to lingua.
 MIN_TRIGRAMS = 8
 
 
