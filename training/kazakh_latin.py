@@ -29,7 +29,8 @@ MIN_TRIGRAMS = 8
 
 
 def build_table(data_dir: Path) -> KazakhLatinModel:
-    texts = [row.text for row in load_sentences(data_dir) if row.lang == "kk"]
+    # Cyrillic rows only: Latin-script Kazakh rows (script "Latn") would be transliterated a second time.
+    texts = [row.text for row in load_sentences(data_dir) if row.lang == "kk" and row.script is None]
     if not texts:
         raise ValueError(f"{data_dir}: no Kazakh sentences to build the Latin-script table from")
     counts = count_trigrams(form for text in texts for form in latin_variants(text))
