@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import IO, cast
 
 from narrascope.batch.formats import STDIO, SUFFIXES_FOR_INPUT, input_format, is_compressed
-from narrascope.batch.htmltext import decode_html, html_to_text
 from narrascope.batch.records import BadRecord, FieldMap, Record, parse_json_line, record_from_mapping
+from narrascope.model.webpage import NoMainContent, Page, decode_html, extract_page, fragment_text
 
 logger = logging.getLogger(__name__)
 
@@ -136,11 +136,11 @@ def _entry_text(value: str | None, content_type: str | None) -> str:
         return ""
     if content_type and "html" not in content_type and "xml" not in content_type:
         return value.strip()
-    return html_to_text(value).text
+    return fragment_text(value)
 
 
 def read_feed(data: bytes, location: str) -> Iterator[Item]:
-    """RSS/Atom entries: text is the title plus the full content (or the summary), HTML stripped.
+    """RSS/Atom entries: text is the title plus the full content (or the summary), as ``fragment_text`` reads it.
 
     The feed is parsed from bytes, never from a path or URL string, so feedparser cannot be made to fetch
     anything over the network.
@@ -176,6 +176,7 @@ def read_feed(data: bytes, location: str) -> Iterator[Item]:
             location=where,
             fields={
                 "title": title or None,
+                "author": entry.get("author"),
                 "link": entry.get("link"),
                 "published": entry.get("published") or entry.get("updated"),
                 # An aggregator's entry names the outlet it re-posts (RSS <source>, Atom <source><title>);
@@ -187,24 +188,28 @@ def read_feed(data: bytes, location: str) -> Iterator[Item]:
 
 
 def read_document_file(path: Path, doc_id: str) -> Item:
-    """One .txt or .html file as one document; HTML pages pass their ``<title>`` through."""
+    """One .txt or .html file as one document; a page's main content is scored, its metadata passed through.
+
+    Every file gets the same ``title``/``author``/``date`` fields (``None`` for text files), so a folder's
+    output has one schema; a page without main content is a bad record naming the file.
+    """
     location = str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         return BadRecord(location, f"unreadable: {exc.strerror or exc}", doc_id)
-    title: str | None = None
     try:
         if path.suffix.lower() in (".html", ".htm"):
-            page = html_to_text(decode_html(data))
-            text, title = page.text, page.title
+            page = extract_page(decode_html(data))
         else:
-            text = data.decode("utf-8-sig")
+            page = Page(text=data.decode("utf-8-sig"))
     except (UnicodeDecodeError, LookupError):
         return BadRecord(location, "undecodable: not valid UTF-8 and no usable charset declared", doc_id)
-    if not text.strip():
+    except NoMainContent as exc:
+        return BadRecord(location, str(exc), doc_id)
+    if not page.text.strip():
         return BadRecord(location, "no text: the file is empty", doc_id)
-    return Record(id=doc_id, text=text, location=location, fields={"title": title})
+    return Record(id=doc_id, text=page.text, location=location, fields=page.metadata())
 
 
 def _matches(path: Path, suffixes: tuple[str, ...]) -> bool:

@@ -30,6 +30,7 @@ from narrascope.dataset.rows import (
     sentence_files,
 )
 from narrascope.labels import Taxonomy, load_taxonomy
+from narrascope.model.language import SCRIPT_CODES, USUAL_SCRIPT, script_letters
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,24 @@ class CheckReport:
         return not self.problems
 
 
+def _script_problems(obj: dict[str, Any], where: Location) -> list[Problem]:
+    """A row's text must be written in the script it claims: the ``script`` field (ISO 15924) where it has one,
+    else its language's usual script. Latin-script Kazakh is ``"lang": "kk", "script": "Latn"``, as the API
+    reports it. Only a text with no letter of that script is refused: a Russian row may quote a Latin name."""
+    script = obj.get("script")
+    if script is not None and script not in SCRIPT_CODES:
+        return [Problem.at(where, f"unknown script {script!r} (expected one of {', '.join(sorted(SCRIPT_CODES))})")]
+    text, lang = obj.get("text"), obj.get("lang")
+    expected = script or (USUAL_SCRIPT.get(lang) if isinstance(lang, str) else None)
+    if not isinstance(text, str) or expected is None:
+        return []
+    letters = script_letters(text)
+    if letters and not letters[expected]:
+        found = letters.most_common(1)[0][0]
+        return [Problem.at(where, f'text is in script {found!r} but the row says {expected!r} (set "script")')]
+    return []
+
+
 def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> list[Problem]:
     problems = []
     missing = [name for name in SENTENCE_FIELDS if name not in obj]
@@ -111,6 +130,7 @@ def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> l
         problems.append(
             Problem.at(where, f"bad language code {obj.get('lang')!r} (expected one of {', '.join(LANGUAGES)})")
         )
+    problems += _script_problems(obj, where)
     labels = obj.get("labels")
     if not isinstance(labels, list):
         problems.append(Problem.at(where, f"labels must be a list, got {type(labels).__name__}"))

@@ -22,7 +22,7 @@ from typing import Any
 from narrascope.dataset.check import Problem, validate_rows
 from narrascope.dataset.feedback_store import FeedbackStore, StoredFeedback
 from narrascope.dataset.rows import normalize_text
-from narrascope.model.language import detect_language
+from narrascope.model.language import USUAL_SCRIPT, LanguageId, identify_language
 from narrascope.model.sentences import split_sentences
 
 REGISTER = "moderator_feedback"
@@ -59,16 +59,19 @@ def _row(item: StoredFeedback, text: str) -> dict[str, Any]:
         group = f"feedback-doc-{digest}"
     else:
         group = f"feedback-{item.id}"
+    language = LanguageId.from_tag(record.lang, text) if record.lang else identify_language(text)
     row: dict[str, Any] = {
         "id": f"feedback-{item.id}",
         "text": text,
-        "lang": record.lang or detect_language(text),
+        "lang": language.code,
         "labels": list(record.labels),
         "group": group,
         "register": REGISTER,
         "source": SOURCE,
         "split": SPLIT,
     }
+    if language.script != USUAL_SCRIPT.get(language.code, language.script):
+        row["script"] = language.script  # Latin-script Kazakh is kk + Latn in the dataset as in the API
     if not record.labels and record.predicted:
         row["hard_negative"] = True
     if record.note:

@@ -65,6 +65,8 @@ class SentenceRow:
     split: str
     hard_negative: bool = False
     location: Location = field(default_factory=lambda: Location("<memory>", 0))
+    # ISO 15924, only where the text is not in its language's usual script (``kk`` + ``Latn``: Latin Kazakh).
+    script: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -79,6 +81,8 @@ class SentenceRow:
         }
         if self.hard_negative:
             out["hard_negative"] = True
+        if self.script is not None:
+            out["script"] = self.script
         return out
 
 
@@ -178,6 +182,7 @@ def row_from_json(obj: dict[str, Any], where: Location) -> SentenceRow:
         split=str(obj.get("split", "")),
         hard_negative=bool(obj.get("hard_negative", False)),
         location=where,
+        script=str(obj["script"]) if obj.get("script") is not None else None,
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy, article_scores, assess_risk, evidence_for
 from narrascope.model.classifier import MAX_BATCH_TOKENS
-from narrascope.model.language import detect_language
+from narrascope.model.language import LanguageId, identify_language
 from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult, SentenceResult
 from narrascope.model.sentences import split_sentences
@@ -149,10 +149,12 @@ def _aggregate(
             )
             for label in predicted
         }
+        language = LanguageId.from_tag(doc.lang, doc.text) if doc.lang else identify_language(doc.text)
         results.append(
             DocumentResult(
                 id=doc.id,
-                language=doc.lang or detect_language(doc.text),
+                language=language.code,
+                script=language.script,
                 labels=predicted,
                 scores=_rounded(labels, scores),
                 risk=assess_risk(labels, kinds, scores, set(predicted), sentence_labels, policy),

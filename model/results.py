@@ -69,7 +69,8 @@ class DocumentResult(_Result):
     """One document's verdict. ``sentences`` is ``None`` when the caller asked for none (batch jobs)."""
 
     id: str
-    language: str
+    language: str = Field(description="ISO 639-1 code (kk whatever the alphabet), or und when undetermined")
+    script: str = Field(description="ISO 15924 code of most letters: Latn, Cyrl, Arab...; kk + Latn is Latin Kazakh")
     labels: list[str] = Field(description="labels over their thresholds")
     scores: dict[str, float] = Field(description="every label's probability (its strongest sentence)")
     risk: Risk

@@ -6,6 +6,7 @@ is how ``narrascope serve`` starts one or several workers; tests call ``create_a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from narrascope import __version__
 from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.model.classifier import NarrativeClassifier
+from narrascope.model.language import warm_up
 from narrascope.model.threads import use_threads
 from narrascope.serve.auth import startup_authenticator
 from narrascope.serve.batcher import MicroBatcher
@@ -27,7 +29,7 @@ from narrascope.serve.logs import configure_logging
 from narrascope.serve.metrics import ServiceMetrics
 from narrascope.serve.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from narrascope.serve.registry import Loader, ModelRegistry
-from narrascope.serve.routes import admin, feedback, health, labels, page, score
+from narrascope.serve.routes import admin, extract, feedback, health, labels, page, score
 from narrascope.serve.routes import metrics as metrics_routes
 from narrascope.serve.routes import model as model_routes
 from narrascope.serve.scoring import Scorer
@@ -60,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = ModelRegistry(app.state.loader)
     registry.on_swap.append(lambda classifier: metrics.set_model(classifier.info))
     await registry.load_initial(settings.model_dir)
+    await asyncio.to_thread(warm_up)  # language models load here, not inside the first request
     batcher = MicroBatcher(
         lambda: registry.current,
         max_batch_tokens=settings.max_batch_tokens,
@@ -120,7 +123,7 @@ def create_app(settings: Settings | None = None, loader: Loader | None = None) -
     app.state.metrics = ServiceMetrics()
     app.state.authenticator = authenticator
     install_error_handlers(app)
-    for module in (score, labels, model_routes, feedback, admin, health, metrics_routes, page):
+    for module in (score, extract, labels, model_routes, feedback, admin, health, metrics_routes, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes, metrics=app.state.metrics)

@@ -69,7 +69,9 @@ class DocumentIn(Strict):
         description="a sentence or a whole article; at most the configured NARRASCOPE_MAX_DOCUMENT_CHARS",
         json_schema_extra={"maxLength": MAX_DOCUMENT_CHARS_CEILING},  # enforced by check_score_request
     )
-    lang: LangCode | None = Field(default=None, description="language code; detected from the script if omitted")
+    lang: LangCode | None = Field(
+        default=None, description="ISO 639-1 code, optionally with a script subtag (kk-Latn); identified if omitted"
+    )
 
     _text = field_validator("text")(_checked_text)
 
@@ -303,3 +305,27 @@ class ReloadResponse(BaseModel):
 class HealthOut(BaseModel):
     status: str
     model: dict[str, Any] | None = None
+
+
+class ExtractRequest(Strict):
+    """A web page as the moderator dropped it; the body limit (NARRASCOPE_MAX_BODY_BYTES) bounds it."""
+
+    html: str = Field(min_length=1, description="the page's markup (UTF-8 text)")
+
+    @field_validator("html")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        if (position := _lone_surrogate_at(value)) is not None:
+            raise ValueError(f"html has an invalid character at position {position}")
+        return value
+
+
+class ExtractResponse(BaseModel):
+    """The page's main content as it would be scored, its metadata, and the language of the text."""
+
+    text: str = Field(description="the article text, one paragraph per line; navigation and footers left out")
+    title: str | None = None
+    author: str | None = None
+    date: str | None = Field(default=None, description="publication date the page states (YYYY-MM-DD)")
+    language: str = Field(description="ISO 639-1 code of the text, or und")
+    script: str = Field(description="ISO 15924 code of the text's script")

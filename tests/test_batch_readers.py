@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from narrascope.batch.formats import input_format, output_format
-from narrascope.batch.htmltext import decode_html, html_to_text
 from narrascope.batch.readers import open_input
 from narrascope.batch.records import BadRecord, FieldMap, Record
+from narrascope.model.webpage import decode_html
 
+PAGES = Path(__file__).resolve().parent / "data" / "pages"
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Steppe Wire</title><link>https://example.org/</link>
 <description>news</description>
@@ -36,10 +37,15 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Desk</title><id>urn:atom:desk</id>
 <updated>2025-01-06T10:00:00Z</updated>
 <entry><title>Reservists and brigades</title><id>urn:atom:e1</id><updated>2025-01-06T10:00:00Z</updated>
-<link href="https://example.org/e1"/>
-<content type="html">&lt;div&gt;&lt;h2&gt;Eight brigades&lt;/h2&gt;
-&lt;p&gt;Officials said units are defensive.&lt;/p&gt;
-&lt;script&gt;alert(1)&lt;/script&gt;&lt;/div&gt;</content></entry>
+<link href="https://example.org/e1"/><author><name>Desk Editor</name></author>
+<content type="html">&lt;article&gt;
+&lt;p&gt;Officials said the eight new units are defensive and answer to the regions.&lt;/p&gt;
+&lt;p&gt;No brigade has been moved towards the northern border, the ministry added on Monday.&lt;/p&gt;
+&lt;script&gt;alert(1)&lt;/script&gt;&lt;/article&gt;
+&lt;div class="related"&gt;&lt;h3&gt;Related&lt;/h3&gt;&lt;ul&gt;
+&lt;li&gt;&lt;a href="/x"&gt;Weather: snow in the north&lt;/a&gt;&lt;/li&gt;
+&lt;li&gt;&lt;a href="/y"&gt;Tenge firms against the dollar&lt;/a&gt;&lt;/li&gt;&lt;/ul&gt;&lt;/div&gt;
+&lt;footer&gt;Follow us on Telegram. © Atom Desk&lt;/footer&gt;</content></entry>
 </feed>
 """
 
@@ -175,12 +181,17 @@ def test_rss_feed(tmp_path: Path) -> None:
     assert bad.location == f"{path}#entry 3" and "neither an id" in bad.reason
 
 
-def test_atom_feed_strips_html(tmp_path: Path) -> None:
+def test_atom_feed_content_keeps_the_article_not_related_links_or_footer(tmp_path: Path) -> None:
     path = tmp_path / "desk.atom"
     path.write_text(ATOM, encoding="utf-8")
     (record,) = _records(list(open_input(str(path))))
     assert record.id == "urn:atom:e1"
-    assert record.text == "Reservists and brigades\n\nEight brigades\n\nOfficials said units are defensive."
+    assert record.text == (
+        "Reservists and brigades\n\n"
+        "Officials said the eight new units are defensive and answer to the regions.\n\n"
+        "No brigade has been moved towards the northern border, the ministry added on Monday."
+    )
+    assert record.fields["author"] == "Desk Editor"
     assert record.fields["link"] == "https://example.org/e1"
     assert record.fields["published"] == "2025-01-06T10:00:00Z" and record.fields["source"] == "Atom Desk"
 
@@ -201,28 +212,31 @@ def test_folder_of_text_and_html(tmp_path: Path) -> None:
         "<body><h1>Headline</h1><p>First &amp; only paragraph.</p></body></html>",
         encoding="utf-8",
     )
-    (root / "c.html").write_bytes(b'<meta charset="windows-1251"><p>' + "Закон принят.".encode("cp1251") + b"</p>")
+    cp1251 = '<html><head><meta charset="windows-1251"></head><body><p>Закон принят.</p></body></html>'
+    (root / "c.html").write_bytes(cp1251.encode("cp1251"))
+    (root / "menu.html").write_bytes((PAGES / "no-article.html").read_bytes())  # navigation, links, footer only
     (root / "empty.txt").write_text("  \n", encoding="utf-8")
     (root / "latin1.txt").write_bytes(b"caf\xe9")
     (root / "skip.pdf").write_bytes(b"%PDF")
     (root / ".hidden.txt").write_text("hidden", encoding="utf-8")
     source = open_input(str(root))
-    assert source.format == "text" and source.estimate() == 5
+    assert source.format == "text" and source.estimate() == 6
     items = list(source)
     records = {r.id: r for r in _records(items)}
     assert set(records) == {"a.txt", "2025/01/b.html", "c.html"}
-    assert records["2025/01/b.html"].text == "Headline\n\nFirst & only paragraph."
-    assert records["2025/01/b.html"].fields == {"title": "Headline"}
+    assert records["2025/01/b.html"].text == "First & only paragraph."
+    assert records["2025/01/b.html"].fields == {"title": "Headline", "author": None, "date": None}
     assert records["c.html"].text == "Закон принят."
-    assert records["a.txt"].fields == {"title": None}
+    assert records["a.txt"].fields == {"title": None, "author": None, "date": None}
     reasons = {b.id: b.reason for b in _bad(items)}
     assert reasons["empty.txt"].startswith("no text")
     assert reasons["latin1.txt"].startswith("undecodable")
+    assert reasons["menu.html"].startswith("no main content")
 
 
 def test_single_html_file(tmp_path: Path) -> None:
     path = tmp_path / "page.htm"
-    path.write_text("<p>One.</p>", encoding="utf-8")
+    path.write_text("<html><body><p>One.</p></body></html>", encoding="utf-8")
     (record,) = list(open_input(str(path)))
     assert isinstance(record, Record) and record.id == "page.htm" and record.text == "One."
 
@@ -248,9 +262,9 @@ def test_missing_input_and_unknown_extension(tmp_path: Path) -> None:
     assert output_format("-") == "jsonl" and output_format("x", "csv") == "csv"
 
 
-def test_html_to_text_keeps_blocks_apart() -> None:
-    page = html_to_text("<ul><li>Headline without stop</li><li>Next item</li></ul>text&nbsp;tail<br>end")
-    assert page.text == "Headline without stop\n\nNext item\n\ntext tail\nend"
+def test_decode_html_falls_back_to_the_declared_charset() -> None:
+    assert decode_html("é".encode()) == "é"
+    assert decode_html('<meta charset="cp1251">Закон'.encode("cp1251")).endswith("Закон")
     assert decode_html("é".encode()) == "é"
     with pytest.raises(UnicodeDecodeError):
         decode_html(b"\xff\xfe no charset")

@@ -19,6 +19,7 @@ def _row(i: int, **extra: Any) -> dict[str, Any]:
         "id": f"doc-{i}",
         **extra,
         "language": "en",
+        "script": "Latn",
         "labels": ["war_preparation"] if i % 2 else [],
         "scores": {"war_preparation": 0.5 + i / 100, "reassurance": 0.1},
         "risk": {

@@ -40,6 +40,8 @@ def test_invalid_json_is_reported_with_file_and_line(tmp_path: Path) -> None:
         ("text", "   ", "empty or whitespace-only text"),
         ("split", "holdout", "split must be one of"),
         ("register", "poem", "unknown register"),
+        ("script", "Latin", "unknown script 'Latin'"),
+        ("text", "Казахстан не готовится к войне.", "text is in script 'Cyrl' but the row says 'Latn'"),
     ],
 )
 def test_row_rules(tmp_path: Path, field: str, value: object, message: str) -> None:
@@ -48,6 +50,17 @@ def test_row_rules(tmp_path: Path, field: str, value: object, message: str) -> N
     problems = check_dataset(write_dataset(tmp_path, rows), rules=NO_RULES).problems
     row_file = str(tmp_path / "sentences" / "en.jsonl")  # rows[5] is the sixth English row (also when lang is bad)
     assert any(p.file == row_file and p.line == 6 and message in p.reason for p in problems), problems
+
+
+def test_latin_kazakh_rows_say_their_script(tmp_path: Path) -> None:
+    """A Kazakh row in Latin letters needs ``"script": "Latn"`` (the API's kk + Latn); with it the row is fine."""
+    rows = sentence_rows()
+    kazakh = next(i for i, row in enumerate(rows) if row["lang"] == "kk")
+    rows[kazakh]["text"] = "Qazaqstan Reseimen soǵysqa daiyndalyp jatyr degen aqparat jalǵan."
+    problems = _problems(tmp_path / "without", rows)
+    assert any("text is in script 'Latn' but the row says 'Cyrl'" in p for p in problems), problems
+    rows[kazakh]["script"] = "Latn"
+    assert not any("script" in p for p in _problems(tmp_path / "with", rows))
 
 
 def test_exact_and_near_duplicates(tmp_path: Path) -> None:

@@ -32,6 +32,15 @@ def test_rows_follow_the_dataset_contract(filled_store: FeedbackStore) -> None:
     assert any("feedback 5: document with 2 sentences" in reason for reason in skipped)
 
 
+def test_latin_kazakh_feedback_becomes_a_kk_row_with_its_script(tmp_path: Path) -> None:
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.db'}")
+    add_feedback(store, "Qazaqstan Reseimen soǵysqa daiyndalyp jatyr degen aqparat jalǵan.", ["reassurance"])
+    add_feedback(store, "Қазақстан соғысқа дайындалып жатқан жоқ деген ресми мәлімдеме.", ["reassurance"])
+    rows, _ = feedback_rows(store.iter_all())
+    assert [(row["lang"], row.get("script")) for row in rows] == [("kk", "Latn"), ("kk", None)]
+    assert validate_rows(rows, "feedback.jsonl") == []
+
+
 def test_export_writes_rows_that_pass_the_data_check(filled_store: FeedbackStore, tmp_path: Path) -> None:
     output = tmp_path / "out" / "feedback.jsonl"
     report = export_feedback(filled_store, output)

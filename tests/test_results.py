@@ -35,6 +35,7 @@ def _result(**changes: object) -> DocumentResult:
     values: dict[str, object] = {
         "id": "d1",
         "language": "en",
+        "script": "Latn",
         "labels": ["war_preparation", "reassurance"],
         "scores": {"war_preparation": 0.7, "reassurance": 0.9},
         "risk": risk,

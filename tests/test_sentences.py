@@ -64,7 +64,7 @@ def test_empty_and_whitespace_text_give_no_sentences() -> None:
         ("Казахстан не готовится к войне.", "ru"),
         ("Қазақстан соғысқа дайындалып жатқан жоқ.", "kk"),
         ("Казахстан не готується до війни, заявили в Міноборони.", "uk"),
-        ("Die Regierung hat das Gesetz beschlossen und damit begonnen.", "und"),
+        ("Die Regierung hat das Gesetz beschlossen und damit begonnen.", "de"),
         ("12345 !!!", "und"),
     ],
 )

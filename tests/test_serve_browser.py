@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,14 +126,11 @@ def test_score_highlight_and_correct(browser: Any, page_model: Path, tmp_path: P
     assert record.document_id == "page" and record.lang == "en"
 
 
-def test_dropped_html_file_becomes_text(browser: Any, page_model: Path, tmp_path: Path) -> None:
+def test_dropped_html_file_becomes_its_article(browser: Any, page_model: Path, tmp_path: Path) -> None:
+    """The page's file drop goes through the service's extractor: the article, not the menus, and the metadata."""
     from playwright.sync_api import expect
 
-    html = (
-        "<html><head><title>t</title><style>p{}</style></head><body><nav>Menu</nav>"
-        "<h1 style='color:red'>Law passed</h1><p>The law creates <b>volunteer</b> units.</p>"
-        "<script>alert(1)</script></body></html>"
-    )
+    html = (Path(__file__).resolve().parent / "data" / "pages" / "en.html").read_text(encoding="utf-8")
     with running_server(isolated_settings(page_model, tmp_path, port=0)) as base_url:
         page, errors = open_page(browser, base_url + "/")
         expect(page.locator("#model-badge")).to_contain_text("tiny-random")
@@ -145,9 +143,15 @@ def test_dropped_html_file_becomes_text(browser: Any, page_model: Path, tmp_path
             }""",
             html,
         )
-        expect(page.locator("#text")).to_have_value("Law passed\n\nThe law creates volunteer units.")
+        expect(page.locator("#text")).to_have_value(re.compile(r"^Mazhilis passes territorial defence law"))
+        value = page.locator("#text").input_value()
+        assert "self-defence formations" in value and "cookies" not in value and "Related" not in value
+        expect(page.locator("#page-meta")).to_have_text(
+            "Page: Mazhilis passes territorial defence law in first reading · Aigerim Bekova · 2024-04-17"
+        )
         page.set_input_files("#file-input", files=[{"name": "a.txt", "mimeType": "text/plain", "buffer": b"Plain."}])
         expect(page.locator("#text")).to_have_value("Plain.")
+        expect(page.locator("#page-meta")).to_be_hidden()
         assert errors == [], errors
 
 

@@ -339,30 +339,37 @@ async function submitCorrection(event) {
   }
 }
 
-function htmlToText(html) {
-  // Inline styles and scripts are dropped before parsing: the page's CSP would otherwise report each one.
-  const cleaned = html
-    .replace(/<(script|style|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, " ")
-    .replace(/\sstyle\s*=\s*("[^"]*"|'[^']*')/gi, "");
-  const doc = new DOMParser().parseFromString(cleaned, "text/html");
-  doc.querySelectorAll("script, style, noscript, template, nav, footer, aside").forEach((el) => el.remove());
-  const blockSelector = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, figcaption, td, th";
-  const parts = [];
-  for (const block of doc.body.querySelectorAll(blockSelector)) {
-    if (block.querySelector(blockSelector)) continue; // keep only innermost blocks
-    const text = block.textContent.replace(/\s+/g, " ").trim();
-    if (text) parts.push(text);
-  }
-  if (parts.length) return parts.join("\n\n");
-  return (doc.body.textContent || "").replace(/[ \t]+/g, " ").trim();
+async function extractPage(html) {
+  // The service reads the page with the same extractor as batch .html inputs: only the article is scored.
+  return api("/v1/extract", { method: "POST", body: JSON.stringify({ html }) });
+}
+
+function showPageMeta(page) {
+  const meta = $("page-meta");
+  const parts = page ? [page.title, page.author, page.date].filter((part) => part) : [];
+  meta.textContent = parts.length ? "Page: " + parts.join(" · ") : "";
+  meta.hidden = !parts.length;
 }
 
 async function loadFile(file) {
   if (!file) return;
   const raw = await file.text();
   const isHtml = /\.html?$/i.test(file.name) || file.type === "text/html";
-  $("text").value = isHtml ? htmlToText(raw) : raw;
-  setStatus("Loaded " + file.name + ".");
+  showPageMeta(null);
+  if (!isHtml) {
+    $("text").value = raw;
+    setStatus("Loaded " + file.name + ".");
+    return;
+  }
+  setStatus("Extracting the article from " + file.name + "…");
+  try {
+    const page = await extractPage(raw);
+    $("text").value = page.text;
+    showPageMeta(page);
+    setStatus("Loaded the article of " + file.name + ".");
+  } catch (err) {
+    setStatus(file.name + ": " + err.message, "error");
+  }
 }
 
 function wireDrop() {
