@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MODEL ?= $(shell $(PYTHON) -c "import os,pathlib;print(pathlib.Path(os.environ.get('NARRASCOPE_HOME') or pathlib.Path.home()/'.cache'/'narrascope')/'models'/'default')")
 
-.PHONY: run setup model serve test test-all lint typecheck datacheck pytest browser postgres bench clean
+.PHONY: run setup model serve test test-all checks lint typecheck datacheck pytest browser postgres bench clean
 
 ## Fresh machine -> environment, embedded encoder, default model (trained once), service on http://$(HOST):$(PORT)
 run: model serve
@@ -32,7 +32,14 @@ serve: setup
 	$(BIN)/narrascope serve --model "$(MODEL)" --host $(HOST) --port $(PORT)
 
 ## The whole suite: lint, types, the data contract, unit + integration + browser tests
-test: setup browser postgres lint typecheck datacheck pytest
+# The static checks (ruff, mypy, the data check: one core, ~20 s) run beside pytest, whose servers, Ray and
+# subprocess waits leave a core idle at times; each part's output is printed whole when it ends (-O).
+test: setup browser postgres
+	$(MAKE) --no-print-directory -O -j2 checks pytest
+
+# One after the other (one job slot), so pytest gets the other slot at once.
+checks: setup
+	$(MAKE) --no-print-directory -j1 lint typecheck datacheck
 
 lint: setup
 	$(BIN)/ruff check .

@@ -51,3 +51,23 @@ def filled_store(tmp_path: Path) -> Iterator[FeedbackStore]:
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_model_dir: Path) -> NarrativeClassifier:
     return NarrativeClassifier.load(tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT encoder folder (no classifier head), for the story embedding tests."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from narrascope.training.tiny import build_tiny_tokenizer
+
+    folder = tmp_path_factory.mktemp("encoder") / "tiny-encoder"
+    tokenizer = build_tiny_tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512, pad_token_id=1,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

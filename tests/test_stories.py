@@ -21,25 +21,6 @@ from narrascope.training.tiny import SAMPLE_SENTENCES
 from tests.reportfactory import scored_row, write_jsonl
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from narrascope.training.tiny import build_tiny_tokenizer
-
-    folder = tmp_path_factory.mktemp("encoder") / "tiny-encoder"
-    tokenizer = build_tiny_tokenizer()
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512, pad_token_id=1,
-    )  # fmt: skip
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def _unit(angles_deg: list[float]) -> np.ndarray:
     angles = np.radians(angles_deg)
     return np.stack([np.cos(angles), np.sin(angles), np.zeros(len(angles))], axis=1).astype(np.float32)
@@ -129,17 +110,6 @@ def test_stories_are_written_onto_scored_rows(tiny_encoder: Path, tmp_path: Path
     assert [r["story"] for r in read_output(str(again))] == [got[i]["story"] for i in got]
     with pytest.raises(SystemExit):
         main([*args, "--output", str(again), "--no-progress"])
-
-
-@pytest.mark.ray
-def test_ray_embedding_equals_local(tiny_encoder: Path) -> None:
-    pytest.importorskip("ray")
-    from narrascope.report.ray_embed import embed_on_ray
-
-    settings = EmbedSettings(encoder=tiny_encoder, batch_size=4)
-    texts = SAMPLE_SENTENCES * 5
-    local = embed_texts(texts, settings, load_encoder(tiny_encoder))
-    assert np.allclose(embed_on_ray(texts, settings, actors=1), local, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""The Ray engine on a local two-CPU Ray gives exactly the local engine's output, errors and counts."""
+"""Everything that runs on Ray, on one local two-CPU Ray per test run (starting one costs seconds): the Ray
+engine gives exactly the local engine's output, errors and counts, and story embeddings equal local ones."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -20,6 +22,8 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
 from narrascope.batch.ray_engine import RaySettings, score_feed_ray  # noqa: E402  (after the skip: needs ray)
+from narrascope.report.embed import EmbedSettings, embed_texts, load_encoder  # noqa: E402
+from narrascope.training.tiny import SAMPLE_SENTENCES  # noqa: E402
 
 SENTENCES = [
     "Kazakhstan is not preparing for war, the Ministry of Defense said.",
@@ -126,3 +130,12 @@ def test_ray_engine_refuses_a_pool_larger_than_the_cluster(
     source.write_text(json.dumps(_articles(1)[0]) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="need 3 CPU, the Ray cluster has 2"):
         score_feed_ray(_settings(source, tmp_path / "o.jsonl", tiny_model_dir), RaySettings(actors=3))
+
+
+def test_ray_story_embedding_equals_local(tiny_encoder: Path, local_ray: Any) -> None:
+    from narrascope.report.ray_embed import embed_on_ray
+
+    settings = EmbedSettings(encoder=tiny_encoder, batch_size=4)
+    texts = SAMPLE_SENTENCES * 5
+    local = embed_texts(texts, settings, load_encoder(tiny_encoder))
+    assert np.allclose(embed_on_ray(texts, settings, actors=1), local, atol=1e-5)
