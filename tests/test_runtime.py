@@ -98,3 +98,50 @@ def test_a_graph_that_changed_after_export_is_refused(exported: tuple[Path, dict
         handle.write(b"\0")
     with pytest.raises(RuntimeUnavailableError, match="SHA-256 differs"):
         NarrativeClassifier.load(folder, runtime="onnx")
+
+
+def test_eval_reports_every_runtime_side_by_side(exported: tuple[Path, dict], tmp_path: Path) -> None:
+    from narrascope.training.evaluate import run_evaluation
+
+    data = write_dataset(tmp_path / "data")
+    result = run_evaluation(exported[0], data, tmp_path / "eval", baselines=False, progress=False)
+    assert set(result["runtimes"]) == {"torch", "onnx", "onnx-int8"}
+    assert result["runtimes"]["onnx"]["decisions_changed"] == 0.0
+    report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "## Runtimes side by side" in report and "| onnx-int8 |" in report
+
+
+def test_settings_name_the_two_budgets_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    from narrascope.batch.run import ScoreSettings
+    from narrascope.serve.settings import Settings
+
+    monkeypatch.setenv("NARRASCOPE_MAX_COALESCE_TOKENS", "4096")
+    monkeypatch.setenv("NARRASCOPE_FORWARD_TOKENS", "768")
+    monkeypatch.setenv(RUNTIME_ENV, "torch")
+    settings = Settings()
+    assert (settings.max_coalesce_tokens, settings.forward_tokens, settings.runtime) == (4096, 768, "torch")
+    monkeypatch.setenv("NARRASCOPE_MAX_BATCH_TOKENS", "4096")
+    with pytest.raises(ValueError, match="NARRASCOPE_MAX_BATCH_TOKENS was renamed: set NARRASCOPE_MAX_COALESCE_TOKENS"):
+        Settings()
+    monkeypatch.delenv("NARRASCOPE_MAX_BATCH_TOKENS")
+    monkeypatch.setenv(RUNTIME_ENV, "fast")
+    with pytest.raises(ValueError, match="got 'fast'"):
+        Settings()
+    assert ScoreSettings(input="in.jsonl", output="out.jsonl", runtime="onnx").runtime == "onnx"
+    with pytest.raises(ValueError, match="got 'fast'"):
+        ScoreSettings(input="in.jsonl", output="out.jsonl")
+
+
+def test_the_service_serves_the_default_runtime_and_says_so(exported: tuple[Path, dict], tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from narrascope.serve.app import create_app
+    from narrascope.serve.testing import isolated_settings
+
+    folder, record = exported
+    for runtime, expected in ((None, record["default"]), ("torch", "torch")):
+        settings = isolated_settings(folder, tmp_path / str(runtime), runtime=runtime)
+        with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+            assert client.get("/v1/model").json()["runtime"] == expected
+            body = {"documents": [{"id": "1", "text": TEXTS[-1]}]}
+            assert client.post("/v1/score", json=body).status_code == 200
