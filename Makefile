@@ -86,7 +86,11 @@ postgres:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 	  || echo "warning: could not install postgresql; the PostgreSQL feedback test will be skipped"; fi
 
+# One command for the lead's quiet-machine rerun: runtimes side by side (engine, pipeline, service), then
+# the service under load and batch throughput. The model folder is exported first if it has no int8 graph
+# (into a temporary copy; `narrascope export --model "$(MODEL)" --int8` makes it permanent).
 bench: setup
+	$(BIN)/python bench/runtimes.py --model "$(MODEL)"
 	$(BIN)/python bench/load_test.py --model "$(MODEL)"
 	$(BIN)/python bench/batch_throughput.py --model "$(MODEL)"
 

@@ -119,8 +119,9 @@ def select_tasks(
     if register not in REGISTERS:
         raise ValueError(f"register must be one of {', '.join(REGISTERS)}, got {register!r}")
     report = SelectionReport()
-    classifier = NarrativeClassifier.load(model_dir)
-    second = NarrativeClassifier.load(model2_dir) if model2_dir else None
+    # PyTorch: the diversity step reads the encoder's own states, which an exported graph does not expose.
+    classifier = NarrativeClassifier.load(model_dir, runtime="torch")
+    second = NarrativeClassifier.load(model2_dir, runtime="torch") if model2_dir else None
     if second is not None and second.labels != classifier.labels:
         raise ValueError(f"--model2 {model2_dir} has labels {second.labels}, --model has {classifier.labels}")
     known = {normalize_text(r.text) for r in load_sentences(data_dir)} if data_dir and data_dir.is_dir() else set()

@@ -98,7 +98,7 @@ def prioritise(candidates: Sequence[Candidate], thresholds: np.ndarray, threshol
 
 def embed(classifier: NarrativeClassifier, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
     """Normalised mean-pooled encoder states of ``texts`` (the model's own view of similarity)."""
-    model: Any = classifier.model  # a transformers model: .base_model and .config are not on nn.Module
+    model = classifier.torch_model  # a transformers model: .base_model and .config are not on nn.Module
     encoder = model.base_model
     ids = classifier.tokenizer(list(texts), truncation=True, max_length=classifier.max_length)["input_ids"]
     pad_id = classifier.tokenizer.pad_token_id if classifier.tokenizer.pad_token_id is not None else 0

@@ -13,8 +13,8 @@ from narrascope.batch.formats import INPUT_FORMATS, OUTPUT_FORMATS
 from narrascope.batch.records import FieldMap
 from narrascope.batch.run import ScoreSettings, score_feed
 from narrascope.batch.sink import Summary
-from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.documents import EVIDENCE_PER_LABEL
+from narrascope.model.runtime import RUNTIME_ENV, RUNTIMES
 from narrascope.paths import default_model_dir
 
 
@@ -49,7 +49,17 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=64, help="documents per scoring call and per flush")
     parser.add_argument(
-        "--max-batch-tokens", type=int, default=MAX_BATCH_TOKENS, help="token budget of one forward pass"
+        "--forward-tokens",
+        type=int,
+        default=None,
+        help="tokens per forward pass (default: the budget measured for the model's runtime, saved in its folder)",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=None,
+        help=f"forward-pass runtime (default: {RUNTIME_ENV}, else auto: the folder's exported default; torch forces "
+        "eager PyTorch)",
     )
     parser.add_argument(
         "--evidence",
@@ -98,7 +108,8 @@ def settings_from_args(args: argparse.Namespace) -> ScoreSettings:
         fields=FieldMap(args.id_field, args.text_field),
         progress=not args.no_progress,
         evidence_per_label=args.evidence_per_label,
-        max_batch_tokens=args.max_batch_tokens,
+        forward_tokens=args.forward_tokens,
+        runtime=args.runtime,
         device=args.device,
         threads=args.threads,
     )

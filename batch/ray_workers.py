@@ -135,10 +135,11 @@ class ScoreActor:
         input_kind: str,
         fields: FieldMap,
         evidence_per_label: int,
-        max_batch_tokens: int,
+        forward_tokens: int | None,
         done_ids: frozenset[str],
         threads: int,
         device: str,
+        runtime: str | None = None,
     ) -> None:
         folder = Path(model_dir)
         if model_files:
@@ -146,11 +147,11 @@ class ScoreActor:
 
             folder = _materialise_model(ray.get(model_files[0]))
         use_threads(threads)  # an actor owns its worker process; its CPU share is its thread count
-        self.classifier = NarrativeClassifier.load(folder, device=device)
+        self.classifier = NarrativeClassifier.load(folder, device=device, runtime=runtime)
         self.input_kind = input_kind
         self.fields = fields
         self.options = default_options(evidence_per_label)
-        self.max_batch_tokens = max_batch_tokens
+        self.forward_tokens = forward_tokens
         self.done_ids = done_ids
 
     def _items(self, batch: pa.Table) -> list[Record | BadRecord]:
@@ -191,7 +192,7 @@ class ScoreActor:
             else:
                 in_batch.add(item.id)
                 records.append(item)
-        scored = score_records(self.classifier, records, self.options, self.max_batch_tokens)
+        scored = score_records(self.classifier, records, self.options, self.forward_tokens)
         for bad in scored.failed:
             emit("bad", bad.id, bad.location, bad.reason)
         locations = {record.id: record.location for record in records}

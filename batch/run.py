@@ -20,9 +20,10 @@ from narrascope.batch.records import BadRecord, FieldMap, Record
 from narrascope.batch.scoring import default_options, score_records
 from narrascope.batch.sink import ErrorLog, ResultSink, Summary
 from narrascope.batch.writers import OutputState, open_writer, prepare_output
-from narrascope.model.classifier import MAX_BATCH_TOKENS, NarrativeClassifier
+from narrascope.model.classifier import NarrativeClassifier
 from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions
 from narrascope.model.protocol import Classifier
+from narrascope.model.runtime import requested_runtime
 from narrascope.model.threads import use_threads
 from narrascope.paths import default_model_dir
 
@@ -47,8 +48,11 @@ class ScoreSettings:
     fields: FieldMap = field(default_factory=FieldMap)
     progress: bool = True
     evidence_per_label: int = EVIDENCE_PER_LABEL
-    max_batch_tokens: int = MAX_BATCH_TOKENS
+    # None: the forward budget measured for the model's runtime and saved in its folder.
+    forward_tokens: int | None = None
     device: str | None = None
+    # None: NARRASCOPE_RUNTIME, else auto (the folder's exported default); resolved once, so Ray actors agree.
+    runtime: str | None = None
     threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -56,8 +60,9 @@ class ScoreSettings:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
         if self.evidence_per_label < 0:
             raise ValueError(f"evidence per label must be 0 or more, got {self.evidence_per_label}")
-        if self.max_batch_tokens < 16:
-            raise ValueError(f"max batch tokens must be at least 16, got {self.max_batch_tokens}")
+        if self.forward_tokens is not None and self.forward_tokens < 16:
+            raise ValueError(f"forward tokens must be at least 16, got {self.forward_tokens}")
+        object.__setattr__(self, "runtime", requested_runtime(self.runtime))
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.resume and self.force:
@@ -91,7 +96,7 @@ class ScoreSettings:
 def load_classifier(settings: ScoreSettings) -> NarrativeClassifier:
     """The job's model; a batch job owns its process, so it also sets the process's torch threads here."""
     use_threads(settings.threads)
-    return NarrativeClassifier.load(settings.model_dir(), device=settings.device)
+    return NarrativeClassifier.load(settings.model_dir(), device=settings.device, runtime=settings.runtime)
 
 
 def open_job(settings: ScoreSettings, stdin: IO[bytes] | None = None) -> tuple[InputSource, OutputState]:
@@ -152,9 +157,9 @@ def score_feed(
             elif sink.claim(item.id, item.location):
                 pending.append(item)
                 if len(pending) >= settings.batch_size:
-                    _flush_batch(sink, classifier, pending, options, settings.max_batch_tokens)
+                    _flush_batch(sink, classifier, pending, options, settings.forward_tokens)
                     pending = []
-        _flush_batch(sink, classifier, pending, options, settings.max_batch_tokens)
+        _flush_batch(sink, classifier, pending, options, settings.forward_tokens)
         return sink.summary()
 
 
@@ -163,8 +168,8 @@ def _flush_batch(
     classifier: Classifier,
     pending: list[Record],
     options: ScoringOptions,
-    max_batch_tokens: int,
+    forward_tokens: int | None,
 ) -> None:
     if pending:
-        batch = score_records(classifier, pending, options, max_batch_tokens)
+        batch = score_records(classifier, pending, options, forward_tokens)
         sink.write(batch.rows, batch.failed, batch.sentences)

@@ -14,7 +14,6 @@ from typing import Any
 
 from narrascope.batch.columns import MODEL_COLUMN, SCORE_COLUMNS
 from narrascope.batch.records import BadRecord, Record
-from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.documents import EVIDENCE_PER_LABEL, ScoringOptions, score_documents
 from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult, ModelStamp
@@ -48,7 +47,7 @@ def score_records(
     classifier: Classifier,
     records: Sequence[Record],
     options: ScoringOptions,
-    max_batch_tokens: int = MAX_BATCH_TOKENS,
+    forward_tokens: int | None = None,
 ) -> ScoredBatch:
     """Rows in input order; when the batch raises, each document is retried alone to find the culprit."""
     out = ScoredBatch()
@@ -56,7 +55,7 @@ def score_records(
         return out
     stamp = model_stamp(classifier)
     try:
-        results = score_documents(classifier, [r.document() for r in records], options, max_batch_tokens)
+        results = score_documents(classifier, [r.document() for r in records], options, forward_tokens)
     except Exception as exc:  # the batch may hold one pathological document; do not lose the others
         if len(records) == 1:
             logger.debug("scoring %s failed", records[0].id, exc_info=True)
@@ -66,7 +65,7 @@ def score_records(
             return out
         logger.warning("a batch of %d documents failed (%s); scoring them one at a time", len(records), exc)
         for record in records:
-            single = score_records(classifier, [record], options, max_batch_tokens)
+            single = score_records(classifier, [record], options, forward_tokens)
             out.rows.extend(single.rows)
             out.failed.extend(single.failed)
             out.sentences += single.sentences

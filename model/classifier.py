@@ -20,11 +20,19 @@ import numpy as np
 import torch
 
 from narrascope.model.aggregate import RiskPolicy
+from narrascope.model.runtime import (
+    RUNTIME_KEY,
+    Backend,
+    OnnxBackend,
+    TorchBackend,
+    forward_tokens_for,
+    onnx_path,
+    requested_runtime,
+    resolve_runtime,
+)
 
 CONFIG_KEY = "narrascope"
 METADATA_FILE = "narrascope.json"
-# Token budget of one forward pass (rows x longest sequence) unless a caller sets its own.
-MAX_BATCH_TOKENS = 8192
 
 RiskPolicySource = Literal["model folder", "defaults"]
 
@@ -48,6 +56,7 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     risk_policy: RiskPolicy = field(default_factory=RiskPolicy)
     risk_policy_source: RiskPolicySource = "defaults"
+    runtime: str = "torch"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,15 +69,21 @@ class ModelInfo:
             "metrics": self.metrics,
             "risk_policy": self.risk_policy.to_dict(),
             "risk_policy_source": self.risk_policy_source,
+            "runtime": self.runtime,
         }
 
 
 class NarrativeClassifier:
-    """A sentence-level multi-label classifier read from a ``save_pretrained`` folder."""
+    """A sentence-level multi-label classifier read from a ``save_pretrained`` folder.
+
+    ``backend`` runs the forward pass (PyTorch or an exported ONNX graph, see ``model.runtime``); everything
+    before it (tokenising, windows, length-sorted passes of ``forward_tokens``) and after it (probabilities,
+    thresholds) is this class's, so both runtimes are scored by one code path.
+    """
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        backend: Backend,
         tokenizer: Any,
         labels: list[str],
         kinds: dict[str, str],
@@ -78,8 +93,9 @@ class NarrativeClassifier:
         max_length: int = 128,
         window_stride: int = 32,
         device: str = "cpu",
+        forward_tokens: int | None = None,
     ) -> None:
-        self.model = model.eval()
+        self.backend = backend
         self.tokenizer = tokenizer
         self.labels = labels
         self.kinds = kinds
@@ -89,20 +105,36 @@ class NarrativeClassifier:
         self.max_length = max_length
         self.window_stride = window_stride
         self.device = device
+        # Tokens per forward pass (rows x longest window) unless a call passes its own: the folder's measured
+        # best for the runtime (config.json, narrascope.runtime.forward_tokens), else the device default.
+        self.forward_tokens = forward_tokens or forward_tokens_for({}, backend.name, device)
+
+    @property
+    def torch_model(self) -> Any:
+        """The PyTorch ``transformers`` model behind a ``torch`` backend, for work on the weights themselves
+        (folding a calibration into the head, encoder embeddings). An exported graph has no such model: load the
+        folder with ``runtime="torch"`` for that work, rather than silently reading other weights."""
+        model = getattr(self.backend, "model", None)
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(
+                f"{self.info.path}: loaded with the {self.backend.name!r} runtime, which has no PyTorch model; "
+                "load it with runtime='torch'"
+            )
+        return model
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> NarrativeClassifier:
-        """Read a model folder. Thread counts are the process owner's choice (see ``model.threads``), not ours."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    def load(cls, path: str | Path, device: str | None = None, runtime: str | None = None) -> NarrativeClassifier:
+        """Read a model folder with the fastest runtime it carries (``runtime``: see ``model.runtime``;
+        ``None`` reads ``NARRASCOPE_RUNTIME``, else ``auto``). Thread counts are the process owner's choice
+        (see ``model.threads``), not ours."""
+        from transformers import AutoConfig, AutoTokenizer
 
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise ModelFolderError(f"{folder}: no config.json; not a model folder (train one with narrascope train)")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        # safetensors only: pickled weights (pytorch_model.bin) can execute code when loaded.
-        model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True).to(device)
+        config = AutoConfig.from_pretrained(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        config = model.config
         if getattr(config, "problem_type", None) != "multi_label_classification":
             raise ModelFolderError(f"{folder}/config.json: problem_type must be multi_label_classification")
         labels = [config.id2label[i] for i in range(config.num_labels)]
@@ -115,6 +147,10 @@ class NarrativeClassifier:
             raise ModelFolderError(f"{folder}/config.json: {CONFIG_KEY}.label_kinds lacks {missing}")
         thresholds = _read_thresholds(folder, extra, labels)
         risk_policy, policy_source = _read_risk_policy(folder, extra)
+        record = dict(extra.get(RUNTIME_KEY) or {})
+        backend = _load_backend(
+            folder, record, resolve_runtime(folder, record, requested_runtime(runtime), device), device
+        )
         meta: dict[str, Any] = {}
         if (folder / METADATA_FILE).is_file():
             meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
@@ -128,10 +164,11 @@ class NarrativeClassifier:
             metrics=meta.get("metrics") or {},
             risk_policy=risk_policy,
             risk_policy_source=policy_source,
+            runtime=backend.name,
         )
         snapshot = {item["id"]: item for item in (meta.get("taxonomy") or {}).get("labels", [])}
         return cls(
-            model,
+            backend,
             tokenizer,
             labels,
             kinds,
@@ -140,6 +177,7 @@ class NarrativeClassifier:
             label_details=snapshot,
             max_length=int(extra.get("max_length") or 128),
             device=device,
+            forward_tokens=forward_tokens_for(record, backend.name, device),
         )
 
     @property
@@ -165,9 +203,9 @@ class NarrativeClassifier:
         return np.array([merged[label] for label in self.labels], dtype=np.float32)
 
     def predict_proba(
-        self, texts: Sequence[str], max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 64
+        self, texts: Sequence[str], forward_tokens: int | None = None, max_batch_size: int = 64
     ) -> np.ndarray:
-        """Probabilities ``(len(texts), n_labels)``.
+        """Probabilities ``(len(texts), n_labels)``; passes hold ``forward_tokens`` (default: the model's own).
 
         Texts longer than ``max_length`` tokens are cut into overlapping windows and each label takes its
         maximum over the windows, so nothing is silently truncated.
@@ -184,26 +222,34 @@ class NarrativeClassifier:
         )
         windows: list[list[int]] = encoded["input_ids"]
         owner: list[int] = list(encoded.get("overflow_to_sample_mapping", range(len(windows))))
-        logits = self._forward_windows(windows, max_batch_tokens, max_batch_size)
+        logits = self._forward_windows(windows, forward_tokens or self.forward_tokens, max_batch_size)
         probs = 1.0 / (1.0 + np.exp(-logits))
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         np.maximum.at(out, np.asarray(owner), probs)
         return out
 
-    def _forward_windows(self, windows: list[list[int]], max_batch_tokens: int, max_batch_size: int) -> np.ndarray:
+    def _forward_windows(self, windows: list[list[int]], forward_tokens: int, max_batch_size: int) -> np.ndarray:
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         logits = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        for batch in _token_bounded_batches(order, windows, max_batch_tokens, max_batch_size):
+        for batch in _token_bounded_batches(order, windows, forward_tokens, max_batch_size):
             ids, mask = pad_batch([windows[i] for i in batch], pad_id)
-            with torch.inference_mode():
-                output = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))
-            logits[batch] = output.logits.float().cpu().numpy()
+            logits[batch] = self.backend.forward(ids.numpy(), mask.numpy())
         return logits
 
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Token count as the model sees it; the service uses it to size coalesced batches."""
         return sum(len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"])
+
+
+def _load_backend(folder: Path, record: dict[str, Any], runtime: str, device: str) -> Backend:
+    if runtime == "torch":
+        from transformers import AutoModelForSequenceClassification
+
+        # safetensors only: pickled weights (pytorch_model.bin) can execute code when loaded.
+        model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True).to(device)
+        return TorchBackend(model, device)
+    return OnnxBackend(onnx_path(folder, record, runtime), runtime)
 
 
 def _read_thresholds(folder: Path, extra: dict[str, Any], labels: list[str]) -> dict[str, float]:
@@ -259,14 +305,14 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
 
 
 def _token_bounded_batches(
-    order: list[int], windows: list[list[int]], max_batch_tokens: int, max_batch_size: int
+    order: list[int], windows: list[list[int]], forward_tokens: int, max_batch_size: int
 ) -> list[list[int]]:
     """Consecutive length-sorted items while ``rows x longest`` stays within the token budget."""
     batches: list[list[int]] = []
     current: list[int] = []
     for index in order:
         width = len(windows[index])
-        if current and ((len(current) + 1) * width > max_batch_tokens or len(current) >= max_batch_size):
+        if current and ((len(current) + 1) * width > forward_tokens or len(current) >= max_batch_size):
             batches.append(current)
             current = []
         current.append(index)

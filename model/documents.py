@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy, article_scores, assess_risk, evidence_for
-from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.language import LanguageId, identify_language
 from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult, SentenceResult
@@ -71,16 +70,17 @@ def score_documents(
     classifier: Classifier,
     documents: Sequence[Document],
     options: ScoringOptions | None = None,
-    max_batch_tokens: int = MAX_BATCH_TOKENS,
+    forward_tokens: int | None = None,
 ) -> list[DocumentResult]:
-    """Results in input order. All sentences of all documents share batches (fewer, fuller forward passes)."""
-    return score_document_groups(classifier, [(documents, options or ScoringOptions())], max_batch_tokens)[0]
+    """Results in input order. All sentences of all documents share batches (fewer, fuller forward passes);
+    ``forward_tokens`` overrides the model's measured forward budget (``None`` keeps it)."""
+    return score_document_groups(classifier, [(documents, options or ScoringOptions())], forward_tokens)[0]
 
 
 def score_document_groups(
     classifier: Classifier,
     groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
-    max_batch_tokens: int = MAX_BATCH_TOKENS,
+    forward_tokens: int | None = None,
 ) -> list[list[DocumentResult]]:
     """Several callers' documents, each group with its own options, scored in one batched model pass.
 
@@ -92,7 +92,7 @@ def score_document_groups(
     documents = [doc for docs, _ in groups for doc in docs]
     spans_per_doc = [[(s.start, s.end, s.text) for s in split_sentences(doc.text)] for doc in documents]
     flat = [span[2] for spans in spans_per_doc for span in spans]
-    probs = classifier.predict_proba(flat, max_batch_tokens=max_batch_tokens)
+    probs = classifier.predict_proba(flat, forward_tokens=forward_tokens)
     per_doc: list[np.ndarray] = []
     cursor = 0
     for spans in spans_per_doc:

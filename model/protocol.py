@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy
-from narrascope.model.classifier import MAX_BATCH_TOKENS, ModelInfo
+from narrascope.model.classifier import ModelInfo
 
 
 class Classifier(Protocol):
@@ -24,6 +24,7 @@ class Classifier(Protocol):
     thresholds: dict[str, float]
     info: ModelInfo
     device: str
+    forward_tokens: int
 
     @property
     def risk_policy(self) -> RiskPolicy:
@@ -39,9 +40,9 @@ class Classifier(Protocol):
         ...
 
     def predict_proba(
-        self, texts: Sequence[str], max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 64
+        self, texts: Sequence[str], forward_tokens: int | None = None, max_batch_size: int = 64
     ) -> np.ndarray:
-        """Probabilities ``(len(texts), len(labels))``."""
+        """Probabilities ``(len(texts), len(labels))``; ``forward_tokens=None`` is the model's own budget."""
         ...
 
     def count_tokens(self, texts: Sequence[str]) -> int:

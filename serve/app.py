@@ -47,7 +47,7 @@ def _loader(settings: Settings) -> Loader:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # progress bars would break the one-JSON-object-per-line logs
-        return NarrativeClassifier.load(path, device=settings.device)
+        return NarrativeClassifier.load(path, device=settings.device, runtime=settings.runtime)
 
     return load
 
@@ -65,8 +65,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(warm_up)  # language models load here, not inside the first request
     batcher = MicroBatcher(
         lambda: registry.current,
-        max_batch_tokens=settings.max_batch_tokens,
-        forward_batch_tokens=settings.forward_tokens_for(registry.current.device),
+        max_coalesce_tokens=settings.max_coalesce_tokens,
+        forward_tokens=settings.forward_tokens,
         max_wait_ms=settings.max_wait_ms,
         max_batch_requests=settings.max_batch_requests,
         max_queue_requests=settings.max_queue_requests,

@@ -1,11 +1,12 @@
 """Micro-batching: concurrent requests share forward passes, and the event loop never runs the model.
 
 A single worker task takes the oldest queued request, then keeps collecting more until the batch holds
-``max_batch_tokens`` tokens or ``max_batch_requests`` requests, or ``max_wait_ms`` has passed since the
+``max_coalesce_tokens`` tokens or ``max_batch_requests`` requests, or ``max_wait_ms`` has passed since the
 first one arrived. The batch is scored in one dedicated inference thread, so the event loop stays free to
 accept and parse requests while the model runs; requests that arrive meanwhile form the next batch, which
 is what makes batching effective under load even with ``max_wait_ms = 0``. Inside a batch the sentences are
-length-sorted and cut into forward passes of ``forward_batch_tokens``, so coalescing more requests does not
+length-sorted and cut into forward passes of ``forward_tokens`` (default: the budget measured for the
+loaded model's runtime and saved in its folder), so coalescing more requests does not
 pad short sentences to the longest one of the whole batch.
 
 Options act only after the model (:func:`narrascope.model.documents.score_document_groups`), so requests share
@@ -22,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from narrascope.model.classifier import MAX_BATCH_TOKENS
 from narrascope.model.documents import Document, ScoringOptions, score_document_groups
 from narrascope.model.protocol import Classifier
 from narrascope.model.results import DocumentResult
@@ -30,13 +30,16 @@ from narrascope.serve.metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
 
+# Tokens a coalesced batch may hold (all its requests together) unless the settings say otherwise.
+COALESCE_TOKENS = 8192
+
 
 class ScoreFunction(Protocol):
     def __call__(
         self,
         classifier: Classifier,
         groups: Sequence[tuple[Sequence[Document], ScoringOptions]],
-        max_batch_tokens: int = ...,
+        forward_tokens: int | None = ...,
     ) -> list[list[DocumentResult]]: ...
 
 
@@ -77,8 +80,8 @@ class MicroBatcher:
         self,
         get_classifier: Callable[[], Classifier],
         *,
-        max_batch_tokens: int = MAX_BATCH_TOKENS,
-        forward_batch_tokens: int = MAX_BATCH_TOKENS,
+        max_coalesce_tokens: int = COALESCE_TOKENS,
+        forward_tokens: int | None = None,
         max_wait_ms: float = 5.0,
         max_batch_requests: int = 64,
         max_queue_requests: int = 1024,
@@ -86,8 +89,8 @@ class MicroBatcher:
         score_fn: ScoreFunction = score_document_groups,
     ) -> None:
         self._get_classifier = get_classifier
-        self.max_batch_tokens = max_batch_tokens
-        self.forward_batch_tokens = forward_batch_tokens
+        self.max_coalesce_tokens = max_coalesce_tokens
+        self.forward_tokens = forward_tokens
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_batch_requests = max_batch_requests
         self.max_queue_requests = max_queue_requests
@@ -155,7 +158,7 @@ class MicroBatcher:
         batch = [first]
         tokens = first.tokens
         deadline = first.enqueued + self.max_wait_s
-        while len(batch) < self.max_batch_requests and tokens < self.max_batch_tokens:
+        while len(batch) < self.max_batch_requests and tokens < self.max_coalesce_tokens:
             remaining = deadline - time.perf_counter()
             try:
                 if remaining <= 0:
@@ -165,7 +168,7 @@ class MicroBatcher:
                         item = await self._queue.get()
             except (asyncio.QueueEmpty, TimeoutError):
                 break
-            if item is _STOP or tokens + item.tokens > self.max_batch_tokens:
+            if item is _STOP or tokens + item.tokens > self.max_coalesce_tokens:
                 return batch, item
             batch.append(item)
             tokens += item.tokens
@@ -188,7 +191,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         try:
             results = await loop.run_in_executor(
-                self._executor, lambda: self._score_fn(classifier, groups, max_batch_tokens=self.forward_batch_tokens)
+                self._executor, lambda: self._score_fn(classifier, groups, forward_tokens=self.forward_tokens)
             )
         finally:
             if self._metrics is not None:

@@ -188,6 +188,7 @@ class ModelOut(ModelSummary):
         description="'defaults' for a model folder saved before the policy was recorded in it"
     )
     device: str
+    runtime: str = Field(description="forward-pass runtime: torch, onnx or onnx-int8 (see narrascope export)")
     labels: list[str]
     loaded_at: float | None = Field(description="Unix time the model started serving")
 

@@ -16,16 +16,17 @@ from fastapi import Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from narrascope.model.classifier import MAX_BATCH_TOKENS
+from narrascope.model.runtime import RUNTIMES, requested_runtime
 from narrascope.paths import default_feedback_url, default_model_dir, default_models_root
+from narrascope.serve.batcher import COALESCE_TOKENS
 
 ENV_PREFIX = "NARRASCOPE_"
 
 # Hard ceilings documented in the OpenAPI schema; settings may only tighten them (see ``schemas``).
 MAX_DOCUMENTS_CEILING = 256
 MAX_DOCUMENT_CHARS_CEILING = 1_000_000
-# Forward pass size on CPU, where padding is pure waste (measured, see ``Settings.forward_tokens_for``).
-CPU_FORWARD_BATCH_TOKENS = 512
+# Settings renamed when the coalescing budget and the forward budget got separate names: refused, not ignored.
+RENAMED = {"MAX_BATCH_TOKENS": "MAX_COALESCE_TOKENS", "FORWARD_BATCH_TOKENS": "FORWARD_TOKENS"}
 
 
 class UnsafeSettingsError(ValueError):
@@ -72,12 +73,19 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(default=100_000, ge=1, le=MAX_DOCUMENT_CHARS_CEILING)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
-    max_batch_tokens: int = Field(default=MAX_BATCH_TOKENS, ge=64, description="token budget of one coalesced batch")
-    forward_batch_tokens: int | None = Field(
+    runtime: str | None = Field(
         default=None,
-        ge=32,
-        description="tokens per forward pass inside a batch (length-sorted sub-batches); default "
-        f"{CPU_FORWARD_BATCH_TOKENS} on CPU, where padding is pure waste, and {MAX_BATCH_TOKENS} on GPU",
+        description=f"forward-pass runtime, one of {', '.join(RUNTIMES)}; default auto: the model folder's "
+        "exported default (narrascope export), torch forces eager PyTorch",
+    )
+    max_coalesce_tokens: int = Field(
+        default=COALESCE_TOKENS, ge=64, description="tokens of all the requests one coalesced batch may hold"
+    )
+    forward_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="tokens per forward pass inside a batch (length-sorted sub-batches); default: the budget "
+        "measured for the model's runtime and saved in its folder (config.json, narrascope.runtime)",
     )
     max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0, description="how long a batch waits to fill up")
     max_batch_requests: int = Field(default=64, ge=1, description="requests per coalesced batch (1 = no coalescing)")
@@ -101,6 +109,21 @@ class Settings(BaseSettings):
             raise ValueError(f"log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
         return upper
 
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, value: str | None) -> str | None:
+        return None if value is None else requested_runtime(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_variables(cls, data: Any) -> Any:
+        import os
+
+        for old, new in RENAMED.items():
+            if ENV_PREFIX + old in os.environ:
+                raise ValueError(f"{ENV_PREFIX}{old} was renamed: set {ENV_PREFIX}{new} instead")
+        return data
+
     @model_validator(mode="after")
     def _keys_file_exists(self) -> Settings:
         if self.api_keys_file is not None and not self.api_keys_file.is_file():
@@ -111,13 +134,6 @@ class Settings(BaseSettings):
     def resolved_feedback_url(self) -> str:
         """The store URL: the setting, else the default shared with ``narrascope data feedback``."""
         return self.feedback_url or default_feedback_url()
-
-    def forward_tokens_for(self, device: str) -> int:
-        """Measured on CPU (bench/RESULTS.md): one padded pass of the full token budget is slower than scoring
-        requests one by one, while length-sorted 512-token passes are faster; a GPU prefers fewer, bigger passes."""
-        if self.forward_batch_tokens is not None:
-            return self.forward_batch_tokens
-        return MAX_BATCH_TOKENS if str(device).startswith("cuda") else CPU_FORWARD_BATCH_TOKENS
 
     def check_bind_safety(self, authenticated: bool) -> None:
         """Refuse an open service on a reachable address unless the operator opted in explicitly.

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from narrascope.model.aggregate import RiskPolicy
-from narrascope.model.classifier import MAX_BATCH_TOKENS, ModelInfo, NarrativeClassifier
+from narrascope.model.classifier import ModelInfo, NarrativeClassifier
+from narrascope.model.runtime import CPU_FORWARD_TOKENS
 
 # label -> (kind, keyword that fires it, probability when it fires)
 RULES: dict[str, tuple[str, str, float]] = {
@@ -32,6 +33,7 @@ class KeywordClassifier:
         self.kinds = {label: kind for label, (kind, _, _) in RULES.items()}
         self.thresholds = dict.fromkeys(RULES, 0.5)
         self.device = "cpu"
+        self.forward_tokens = CPU_FORWARD_TOKENS
         self.info = ModelInfo(
             name="keyword-fake",
             version="1",
@@ -64,7 +66,7 @@ class KeywordClassifier:
     threshold_vector = NarrativeClassifier.threshold_vector
 
     def predict_proba(
-        self, texts: Sequence[str], max_batch_tokens: int = MAX_BATCH_TOKENS, max_batch_size: int = 64
+        self, texts: Sequence[str], forward_tokens: int | None = None, max_batch_size: int = 64
     ) -> np.ndarray:
         self.calls += 1
         out = np.full((len(texts), len(self.labels)), BACKGROUND, dtype=np.float32)

@@ -67,7 +67,7 @@ def test_folding_changes_the_head_exactly_as_the_formula(tiny_model_dir: Path, t
     labels = classifier.labels
     before = classifier.predict_proba(SAMPLE_SENTENCES)
     calibration = {label: LabelCalibration("platt", 0.5 + i / 10, -0.3 + i / 20) for i, label in enumerate(labels)}
-    fold_into_head(classifier.model, calibration, labels)
+    fold_into_head(classifier.torch_model, calibration, labels)
     after = classifier.predict_proba(SAMPLE_SENTENCES)
     assert np.allclose(after, apply_calibration(before, calibration, labels), atol=1e-5)
     assert not np.allclose(after, before, atol=1e-3)

@@ -30,7 +30,7 @@ TEXTS = [
 def counting_forwards(classifier: NarrativeClassifier) -> Iterator[list[int]]:
     """Counts real forward passes of the underlying torch model."""
     calls: list[int] = []
-    handle = classifier.model.register_forward_hook(lambda *_: calls.append(1))
+    handle = classifier.backend.model.register_forward_hook(lambda *_: calls.append(1))
     try:
         yield calls
     finally:
@@ -100,12 +100,14 @@ def test_batch_of_one_is_one_forward_pass_per_request(tiny_classifier: Narrative
 def test_token_budget_bounds_a_batch() -> None:
     sizes: list[int] = []
 
-    def fake(classifier: Any, groups: Sequence[tuple[Sequence[Document], Any]], max_batch_tokens: int = 0) -> list:
+    def fake(
+        classifier: Any, groups: Sequence[tuple[Sequence[Document], Any]], forward_tokens: int | None = None
+    ) -> list:
         sizes.append(sum(len(documents) for documents, _ in groups))
         return [[None] * len(documents) for documents, _ in groups]
 
     async def scenario() -> None:
-        batcher = MicroBatcher(lambda: None, max_batch_tokens=100, max_wait_ms=100, score_fn=fake)  # type: ignore[arg-type,return-value]
+        batcher = MicroBatcher(lambda: None, max_coalesce_tokens=100, max_wait_ms=100, score_fn=fake)  # type: ignore[arg-type,return-value]
         await batcher.start()
         try:
             await asyncio.gather(*(batcher.submit([Document(str(i), "t")], ScoringOptions(), 30) for i in range(7)))
@@ -205,7 +207,7 @@ def test_swap_during_inference_finishes_on_the_old_model(tiny_classifier: Narrat
     current: dict[str, Any] = {"model": tiny_classifier}
     replacement = object()
 
-    def slow(classifier: Any, groups: Any, max_batch_tokens: int = 0) -> list:
+    def slow(classifier: Any, groups: Any, forward_tokens: int | None = None) -> list:
         if classifier is tiny_classifier:
             started.set()
             release.wait(5)

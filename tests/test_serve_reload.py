@@ -112,7 +112,7 @@ def test_reload_rejects_unknown_fields(client: TestClient) -> None:
 
 def test_validation_rejects_models_without_labels(tiny_classifier: NarrativeClassifier) -> None:
     validate_classifier(tiny_classifier)
-    hollow = NarrativeClassifier(tiny_classifier.model, tiny_classifier.tokenizer, [], {}, {}, tiny_classifier.info)
+    hollow = NarrativeClassifier(tiny_classifier.backend, tiny_classifier.tokenizer, [], {}, {}, tiny_classifier.info)
     with pytest.raises(ModelValidationError, match="no labels"):
         validate_classifier(hollow)
 

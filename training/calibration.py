@@ -267,6 +267,6 @@ def calibrate_in_place(
     before = classifier.predict_proba(dev_texts)
     gold = dev_gold > 0.5
     calibration, evidence = fit_calibration(before, gold, classifier.labels, settings)
-    fold_into_head(classifier.model, calibration, classifier.labels)
+    fold_into_head(classifier.torch_model, calibration, classifier.labels)
     after = apply_calibration(before, calibration, classifier.labels)
     return calibration_record(calibration, evidence, settings, before, after, gold, dev_hash)

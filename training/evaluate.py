@@ -8,63 +8,26 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from narrascope.dataset.rows import load_articles
 from narrascope.dataset.splits import load_splits
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
-from narrascope.model.documents import Document, ScoringOptions, score_documents
-from narrascope.model.results import RiskLevel
+from narrascope.training.articles import EXPECTED_RISK, evaluate_articles
 from narrascope.training.metrics import multilabel_report, report_by_language
 from narrascope.training.provenance import machine_description
 from narrascope.training.recalibrate import already_calibrated as classifier_calibration
 from narrascope.training.reliability import calibration_lines, calibration_report, plot_reliability
+from narrascope.training.runtime_gate import compare_folder_runtimes, gate_lines
 from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
 
 TARGET_MACRO = 0.85
 TARGET_MACRO_PER_LANGUAGE = 0.80
-# What a moderator should see for the article kinds whose verdict is unambiguous (typed, so mypy rejects a
-# level the model layer does not define).
-EXPECTED_RISK: dict[str, tuple[RiskLevel, ...]] = {
-    "claim_piece": ("high", "low"),
-    "debunk": ("debunk",),
-    "neutral": ("none",),
-}
-
-
-def evaluate_articles(classifier: NarrativeClassifier, data_dir: Path) -> dict[str, Any]:
-    """Article-level F1 (predicted label set vs gold set) and how well the splitter recovers gold spans."""
-    articles = [a for a in load_articles(data_dir) if a.split in ("dev", "test")]
-    if not articles:
-        return {}
-    documents = [Document(a.id, a.text, a.lang) for a in articles]
-    results = score_documents(classifier, documents, ScoringOptions(include_sentences=True))
-    labels = classifier.labels
-    gold = np.array([[label in a.labels for label in labels] for a in articles])
-    pred = np.array([[label in r.labels for label in labels] for r in results])
-    report = report_by_language(gold, pred, [a.lang for a in articles], labels)
-    matched = total = 0
-    for article, result in zip(articles, results, strict=True):
-        gold_spans = {(s.start, s.end) for s in article.sentences()}
-        found = {(s.start, s.end) for s in result.sentences or []}
-        matched += len(gold_spans & found)
-        total += len(gold_spans)
-    risk = {a.id: r.risk for a, r in zip(articles, results, strict=True)}
-    report["splitter_span_recall"] = matched / max(1, total)
-    report["risk_by_kind"] = {
-        kind: dict(Counter(risk[a.id].level for a in articles if a.kind == kind))
-        for kind in sorted({a.kind for a in articles})
-    }
-    judged = [a for a in articles if a.kind in EXPECTED_RISK]
-    report["risk_accuracy"] = sum(risk[a.id].level in EXPECTED_RISK[a.kind] for a in judged) / max(1, len(judged))
-    return report
 
 
 def _plots(
@@ -171,6 +134,7 @@ def run_evaluation(
             baseline_reports[result["name"]] = report
             systems[result["name"]] = report["summary"]
     articles = evaluate_articles(classifier, data_dir)
+    runtimes = compare_folder_runtimes(model_dir, data_dir, progress=progress)
     plots = _plots(output, test_report, dev_probs, splits["dev"].targets > 0.5, labels, splits["train"].targets > 0.5)
     calibration = calibration_report(test_probs, test.targets > 0.5, test.languages, labels)
     plots.append(plot_reliability(output, {"model": calibration}))
@@ -196,6 +160,7 @@ def run_evaluation(
         "articles": articles,
         "calibration": calibration,
         "calibration_fitted": classifier_calibration(model_dir),
+        "runtimes": runtimes,
         "targets": {k: {"value": v, "target": t, "met": v >= t} for k, (v, t) in targets.items()},
         "beats_baselines": beats,
     }
@@ -279,8 +244,14 @@ def render_report(
             if fitted
             else "\nThis folder is not calibrated (run `narrascope calibrate --model DIR`)."
         )
+    if result.get("runtimes"):
+        lines += [
+            "",
+            f"## Runtimes side by side (this report's model numbers: `{result['model']['runtime']}`)",
+            *gate_lines(result["runtimes"]),
+        ]
     lines += ["", "## Plots", *[f"![{name}]({name})" for name in plots], ""]
     return "\n".join(lines)
 
 
-__all__ = ["evaluate_articles", "multilabel_report", "render_report", "run_evaluation"]
+__all__ = ["EXPECTED_RISK", "evaluate_articles", "multilabel_report", "render_report", "run_evaluation"]

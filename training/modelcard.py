@@ -49,6 +49,30 @@ def _calibration_lines(record: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _runtime_lines(record: dict[str, Any] | None) -> list[str]:
+    """What ``narrascope export`` wrote (``config.json`` -> ``narrascope.runtime``): graphs, default, gate, budgets."""
+    from narrascope.training.runtime_gate import gate_lines
+
+    if not record:
+        return ["## Runtimes", "PyTorch only: no optimised graph was exported (`narrascope export --model DIR`)."]
+    lines = [
+        "## Runtimes",
+        f"- Default runtime: **{record.get('default')}** (`NARRASCOPE_RUNTIME=torch` or `--runtime torch` forces "
+        "PyTorch fp32).",
+        *[
+            f"- `{name}`: `{entry['path']}` (SHA-256 `{entry['sha256'][:16]}...`)"
+            for name, entry in record["files"].items()
+        ],
+        f"- Forward budget (tokens per pass) measured per runtime: {record.get('forward_tokens', 'not measured')}",
+    ]
+    gate = record.get("quality_gate")
+    if gate:
+        lines += ["", "Quality gate against PyTorch fp32 (the folder's thresholds):", "", *gate_lines(gate)]
+    else:
+        lines.append("- No quality gate was run (no data given to the export): int8, if present, is opt-in.")
+    return lines
+
+
 def render_model_card(meta: dict[str, Any]) -> str:
     test = (meta.get("metrics") or {}).get("test") or {}
     summary = test.get("summary") or {}
@@ -90,6 +114,7 @@ def render_model_card(meta: dict[str, Any]) -> str:
     ]
     lines += [f"| {label} | {kinds.get(label, '?')} | {_fmt(thresholds.get(label, 'missing'))} |" for label in labels]
     lines += ["", *_risk_policy_lines(meta.get("risk_policy")), "", *_calibration_lines(meta.get("calibration"))]
+    lines += ["", *_runtime_lines(meta.get("runtime"))]
     lines += ["", "## Test metrics (sentences)"]
     if summary:
         lines += [

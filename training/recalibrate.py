@@ -9,6 +9,7 @@ numbers measured on scores it no longer produces.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from narrascope.dataset.splits import load_splits, split_hashes
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import CONFIG_KEY, METADATA_FILE, NarrativeClassifier
+from narrascope.model.runtime import RUNTIME_KEY
 from narrascope.training.args import threshold_search_from
 from narrascope.training.calibration import (
     CalibrationSettings,
@@ -29,6 +31,8 @@ from narrascope.training.scoring import dev_score, evaluate_split
 # Files calibration writes anew; every other file of the folder (tokenizer) is copied. Subfolders (an old
 # ``eval/`` report) are not: they describe scores the calibrated folder no longer produces.
 _REWRITTEN = {"config.json", "model.safetensors", METADATA_FILE, "README.md"}
+
+logger = logging.getLogger(__name__)
 
 
 def already_calibrated(folder: Path) -> dict[str, Any] | None:
@@ -63,7 +67,8 @@ def calibrate_folder(model_dir: Path, data_dir: Path, output: Path | None = None
         )
     meta_path = model_dir / METADATA_FILE
     meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    classifier = NarrativeClassifier.load(model_dir, device="cpu")
+    # PyTorch: the calibration is folded into its weights (an exported graph would be left stale, see _save).
+    classifier = NarrativeClassifier.load(model_dir, device="cpu", runtime="torch")
     splits = load_splits(data_dir, load_taxonomy(), classifier.labels)
     test = splits["test"]
     test_before = classifier.predict_proba(test.texts)
@@ -94,9 +99,14 @@ def _save(
 ) -> None:
     staging = staging_folder(output)
     rounded = {label: round(float(thresholds[label]), 4) for label in classifier.labels}
-    model: Any = classifier.model  # a transformers model (save_pretrained, config)
+    model = classifier.torch_model  # a transformers model (save_pretrained, config)
     config = model.config
-    extra = getattr(config, CONFIG_KEY, None) or {}
+    # Exported graphs (narrascope export) hold the uncalibrated head: they are not carried over, and neither is
+    # their record, or the folder would name a default runtime it no longer has. Export again after calibrating.
+    extra = {k: v for k, v in (getattr(config, CONFIG_KEY, None) or {}).items() if k != RUNTIME_KEY}
+    meta = {k: v for k, v in meta.items() if k != RUNTIME_KEY}
+    if (source / "onnx").is_dir():
+        logger.warning("%s: exported graphs predate the calibration and are left out; run narrascope export", output)
     # A calibrated folder scores differently: it gets its own version, so results stamped with it are told apart.
     version = f"{extra.get('model_version') or meta.get('model_version') or '0'}-calibrated"
     setattr(

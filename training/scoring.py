@@ -11,6 +11,7 @@ from typing import Any
 from narrascope.dataset.splits import SplitData
 from narrascope.labels import Taxonomy
 from narrascope.model.classifier import ModelInfo, NarrativeClassifier
+from narrascope.model.runtime import TorchBackend
 from narrascope.training.metrics import report_by_language
 from narrascope.training.thresholds import ThresholdSearch, apply_thresholds, tune_thresholds
 
@@ -19,15 +20,16 @@ def classifier_view(model: Any, tokenizer: Any, taxonomy: Taxonomy, max_length: 
     """The training model seen through the serving code path (thresholds are placeholders: only
     probabilities are read from it)."""
     info = ModelInfo(name="in-training", version="0", path="", base_model="", trained_at=None, mode=None)
+    device = str(next(model.parameters()).device)
     return NarrativeClassifier(
-        model,
+        TorchBackend(model, device),
         tokenizer,
         taxonomy.ids,
         {label.id: label.kind for label in taxonomy.labels},
         {label: 0.5 for label in taxonomy.ids},
         info,
         max_length=max_length,
-        device=str(next(model.parameters()).device),
+        device=device,
     )
 
 
