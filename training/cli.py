@@ -141,6 +141,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = run_comparison(old, new, args.data, output, settings, force=args.force)
     _out((output / "compare.md").read_text(encoding="utf-8"))
     _out(f"verdict: {result['verdict']}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
