@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from narrascope.dataset.balance import NO_RULES, BalanceRules, balance_reasons, count_table, template_share
+from narrascope.dataset.challenge import challenge_problems
+from narrascope.dataset.problems import Problem
 from narrascope.dataset.rows import (
-    LANGUAGES,
+    ALL_LANGUAGES,
     REGISTERS,
     SENTENCE_FIELDS,
     SPLITS,
+    SUBSETS,
     Article,
     Location,
     SentenceRow,
@@ -31,62 +35,6 @@ from narrascope.dataset.rows import (
 )
 from narrascope.labels import Taxonomy, load_taxonomy
 from narrascope.model.language import SCRIPT_CODES, USUAL_SCRIPT, script_letters
-
-
-@dataclass(frozen=True)
-class BalanceRules:
-    """Size and balance quotas; defaults are the project's data contract (issue 3)."""
-
-    min_sentences: int = 3000
-    min_per_language: int = 600
-    min_label_total: int = 150
-    min_label_per_language: int = 25
-    min_negative_share: float = 0.25
-    min_hard_negative_share: float = 1 / 3
-    min_multi_label_share: float = 0.10
-    min_registers_per_language: int = 4
-    template_prefix_words: int = 4
-    template_max_repeats: int = 5
-    max_template_share: float = 0.05
-    min_articles_per_language: int = 15
-    min_article_sentences: int = 5
-    max_article_sentences: int = 25
-
-    def __post_init__(self) -> None:
-        for name in ("min_negative_share", "min_hard_negative_share", "min_multi_label_share", "max_template_share"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"BalanceRules.{name} must be within [0, 1], got {value!r}")
-
-
-NO_RULES = BalanceRules(
-    min_sentences=0,
-    min_per_language=0,
-    min_label_total=0,
-    min_label_per_language=0,
-    min_negative_share=0.0,
-    min_hard_negative_share=0.0,
-    min_multi_label_share=0.0,
-    min_registers_per_language=0,
-    max_template_share=1.0,
-    min_articles_per_language=0,
-)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule and where: ``line`` is ``None`` for rules about a whole file or the whole dataset."""
-
-    file: str
-    line: int | None
-    reason: str
-
-    @classmethod
-    def at(cls, where: Location, reason: str) -> Problem:
-        return cls(where.file, where.line, reason)
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}" if self.line is not None else f"{self.file}: {self.reason}"
 
 
 @dataclass
@@ -126,9 +74,9 @@ def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> l
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         problems.append(Problem.at(where, "empty or whitespace-only text"))
-    if obj.get("lang") not in LANGUAGES:
+    if obj.get("lang") not in ALL_LANGUAGES:
         problems.append(
-            Problem.at(where, f"bad language code {obj.get('lang')!r} (expected one of {', '.join(LANGUAGES)})")
+            Problem.at(where, f"bad language code {obj.get('lang')!r} (expected one of {', '.join(ALL_LANGUAGES)})")
         )
     problems += _script_problems(obj, where)
     labels = obj.get("labels")
@@ -146,6 +94,11 @@ def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> l
         problems.append(Problem.at(where, f"split must be one of {', '.join(SPLITS)}, got {obj['split']!r}"))
     if obj.get("hard_negative") and labels:
         problems.append(Problem.at(where, "hard_negative is only for rows without labels"))
+    if obj.get("subset") is not None and obj["subset"] not in SUBSETS:
+        problems.append(Problem.at(where, f"unknown subset {obj['subset']!r} (expected one of {', '.join(SUBSETS)})"))
+    for flag in ("noise", "hard_negative"):
+        if flag in obj and not isinstance(obj[flag], bool):
+            problems.append(Problem.at(where, f"{flag} must be true or false, got {obj[flag]!r}"))
     return problems
 
 
@@ -184,11 +137,31 @@ def _group_problems(rows: list[SentenceRow]) -> list[Problem]:
     for row in rows:
         splits[row.group].add(row.split)
         first.setdefault(row.group, row)
-    return [
+    problems = [
         Problem.at(first[group].location, f"group {group!r} straddles splits {sorted(found)}")
         for group, found in splits.items()
         if len(found) > 1
     ]
+    return problems + _pair_problems(rows)
+
+
+def _pair_problems(rows: list[SentenceRow]) -> list[Problem]:
+    """A minimal pair is two rows whose small edit changes the labels; both sit in one split, or the test
+    would score one member against a twin it was trained on."""
+    pairs: dict[str, list[SentenceRow]] = defaultdict(list)
+    for row in rows:
+        if row.pair is not None:
+            pairs[row.pair].append(row)
+    problems = []
+    for pair, members in pairs.items():
+        where = members[0].location
+        if len(members) != 2:
+            problems.append(Problem.at(where, f"pair {pair!r} has {len(members)} rows, needs exactly 2"))
+        elif sorted(members[0].labels) == sorted(members[1].labels):
+            problems.append(Problem.at(where, f"pair {pair!r}: both rows have labels {sorted(members[0].labels)}"))
+        if len({m.split for m in members}) > 1:
+            problems.append(Problem.at(where, f"pair {pair!r} straddles splits {sorted({m.split for m in members})}"))
+    return problems
 
 
 def _article_problems(
@@ -202,7 +175,7 @@ def _article_problems(
         if article.id in seen:
             problems.append(Problem.at(where, f"duplicate article id {article.id!r}"))
         seen.add(article.id)
-        if article.lang not in LANGUAGES:
+        if article.lang not in ALL_LANGUAGES:
             problems.append(Problem.at(where, f"bad language code {article.lang!r}"))
         if article.split not in ("dev", "test"):
             problems.append(Problem.at(where, f"article {article.id} must be in dev or test, not {article.split!r}"))
@@ -239,84 +212,6 @@ def _article_problems(
     return problems
 
 
-def _template_share(rows: list[SentenceRow], rules: BalanceRules) -> float:
-    prefixes = Counter(" ".join(normalize_text(r.text).split()[: rules.template_prefix_words]) for r in rows)
-    templated = sum(n for n in prefixes.values() if n > rules.template_max_repeats)
-    return templated / max(1, len(rows))
-
-
-def _balance_problems(
-    rows: list[SentenceRow], articles: list[Article], taxonomy: Taxonomy, rules: BalanceRules, where: str
-) -> list[Problem]:
-    """Size and balance quotas; they concern the whole dataset, so the problems carry no line."""
-    reasons: list[str] = []
-    n = len(rows)
-    if n < rules.min_sentences:
-        reasons.append(f"{n} sentences, need at least {rules.min_sentences}")
-    by_lang = Counter(row.lang for row in rows)
-    label_total = Counter(label for row in rows for label in row.labels)
-    label_lang = Counter((row.lang, label) for row in rows for label in row.labels)
-    for lang in LANGUAGES:
-        if by_lang[lang] < rules.min_per_language:
-            reasons.append(f"{lang} has {by_lang[lang]} sentences, need at least {rules.min_per_language}")
-        registers = {row.register for row in rows if row.lang == lang}
-        if len(registers) < rules.min_registers_per_language:
-            reasons.append(f"{lang} uses {len(registers)} registers, need at least {rules.min_registers_per_language}")
-        n_articles = sum(1 for a in articles if a.lang == lang)
-        if n_articles < rules.min_articles_per_language:
-            reasons.append(f"{lang} has {n_articles} articles, need at least {rules.min_articles_per_language}")
-    for label in taxonomy.ids:
-        if label_total[label] < rules.min_label_total:
-            reasons.append(f"label {label} has {label_total[label]} sentences, need {rules.min_label_total}")
-        for lang in LANGUAGES:
-            if label_lang[(lang, label)] < rules.min_label_per_language:
-                reasons.append(
-                    f"label {label} has {label_lang[(lang, label)]} {lang} sentences, "
-                    f"need {rules.min_label_per_language}"
-                )
-    negatives = [row for row in rows if not row.labels]
-    if n and len(negatives) / n < rules.min_negative_share:
-        reasons.append(f"{len(negatives) / n:.1%} of sentences have no label, need {rules.min_negative_share:.0%}")
-    hard = sum(1 for row in negatives if row.hard_negative)
-    if negatives and hard / len(negatives) < rules.min_hard_negative_share:
-        reasons.append(
-            f"{hard / len(negatives):.1%} of unlabeled sentences are hard negatives, "
-            f"need {rules.min_hard_negative_share:.1%}"
-        )
-    multi = sum(1 for row in rows if len(row.labels) >= 2)
-    if n and multi / n < rules.min_multi_label_share:
-        reasons.append(f"{multi / n:.1%} of sentences have 2+ labels, need {rules.min_multi_label_share:.0%}")
-    share = _template_share(rows, rules)
-    if n and share >= rules.max_template_share:
-        reasons.append(
-            f"{share:.1%} of sentences share their first {rules.template_prefix_words} words with more "
-            f"than {rules.template_max_repeats} others, must stay under {rules.max_template_share:.0%}"
-        )
-    return [Problem(where, None, reason) for reason in reasons]
-
-
-def count_table(rows: list[SentenceRow], taxonomy: Taxonomy) -> str:
-    """Markdown language x label table, with the split sizes; printed by the check and kept in the data card."""
-    langs = list(LANGUAGES)
-    header = "| label | kind | " + " | ".join(langs) + " | total |"
-    lines = [header, "|---|---|" + "---:|" * (len(langs) + 1)]
-    for label in taxonomy.labels:
-        per = [sum(1 for r in rows if r.lang == lang and label.id in r.labels) for lang in langs]
-        lines.append(f"| {label.id} | {label.kind} | " + " | ".join(map(str, per)) + f" | {sum(per)} |")
-    for name, pick in (
-        ("(no label)", lambda r: not r.labels),
-        ("(hard negative)", lambda r: r.hard_negative),
-        ("(2+ labels)", lambda r: len(r.labels) >= 2),
-        ("(all sentences)", lambda r: True),
-    ):
-        per = [sum(1 for r in rows if r.lang == lang and pick(r)) for lang in langs]
-        lines.append(f"| {name} | | " + " | ".join(map(str, per)) + f" | {sum(per)} |")
-    for split in SPLITS:
-        per = [sum(1 for r in rows if r.lang == lang and r.split == split) for lang in langs]
-        lines.append(f"| split: {split} | | " + " | ".join(map(str, per)) + f" | {sum(per)} |")
-    return "\n".join(lines)
-
-
 def check_dataset(data_dir: Path, taxonomy: Taxonomy | None = None, rules: BalanceRules | None = None) -> CheckReport:
     taxonomy = taxonomy or load_taxonomy()
     rules = rules or BalanceRules()
@@ -344,12 +239,17 @@ def check_dataset(data_dir: Path, taxonomy: Taxonomy | None = None, rules: Balan
     report.problems += _duplicate_problems(rows)
     report.problems += _group_problems(rows)
     report.problems += _article_problems(articles, rows, taxonomy, rules)
-    report.problems += _balance_problems(rows, articles, taxonomy, rules, str(data_dir))
+    report.problems += challenge_problems(data_dir, rows, articles, taxonomy)
+    report.problems += [Problem(str(data_dir), None, r) for r in balance_reasons(rows, articles, taxonomy, rules)]
     report.table = count_table(rows, taxonomy)
     report.counts = {
         "sentences": len(rows),
         "articles": len(articles),
         "by_language": dict(Counter(row.lang for row in rows)),
-        "template_share": round(_template_share(rows, rules), 4),
+        "template_share": round(template_share(rows, rules), 4),
     }
     return report
+
+
+# The check's public names; the quotas and the problem type live in their own modules and are re-exported here.
+__all__ = ["NO_RULES", "BalanceRules", "CheckReport", "Problem", "check_dataset", "count_table", "validate_rows"]

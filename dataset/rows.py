@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+# First-class languages: every label, quota and per-language target applies to each of them.
 LANGUAGES = ("en", "ru", "kk", "uk")
-SPLITS = ("train", "dev", "test")
+# Languages this story is reposted in (machine-translated statements, network sites): smaller quotas, the same
+# labels, and their own rows in every per-language report.
+REPOST_LANGUAGES = ("fr", "de", "tr", "ar")
+ALL_LANGUAGES = LANGUAGES + REPOST_LANGUAGES
+# ``idea_test`` holds whole ideas out (``data/ideas.yaml``): never trained on, it measures generalisation to
+# ideas the model has not seen, while ``test`` (grouped by paraphrase) measures it on unseen sentences.
+SPLITS = ("train", "dev", "test", "idea_test")
+# Why a v2 row was written (issue 11), so reports can count what each kind of row teaches.
+SUBSETS = ("neutral_entity", "minimal_pair", "long", "reported_speech", "other")
 REGISTERS = (
     "official_statement",
     "wire_news",
@@ -67,6 +76,12 @@ class SentenceRow:
     location: Location = field(default_factory=lambda: Location("<memory>", 0))
     # ISO 15924, only where the text is not in its language's usual script (``kk`` + ``Latn``: Latin Kazakh).
     script: str | None = None
+    # Optional v2 fields, kept on every round trip: the kind of row (SUBSETS), the minimal pair it belongs to
+    # (both members share the id and always share a split), whether it carries realistic noise, a reviewer note.
+    subset: str | None = None
+    pair: str | None = None
+    noise: bool = False
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -83,6 +98,11 @@ class SentenceRow:
             out["hard_negative"] = True
         if self.script is not None:
             out["script"] = self.script
+        for name in ("subset", "pair", "note"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.noise:
+            out["noise"] = True
         return out
 
 
@@ -170,6 +190,10 @@ def article_files(data_dir: Path) -> list[Path]:
     return sorted((Path(data_dir) / "articles").glob("*.jsonl"))
 
 
+def challenge_files(data_dir: Path) -> list[Path]:
+    return sorted((Path(data_dir) / "challenge").glob("*.jsonl"))
+
+
 def row_from_json(obj: dict[str, Any], where: Location) -> SentenceRow:
     return SentenceRow(
         id=str(obj.get("id", "")),
@@ -183,7 +207,15 @@ def row_from_json(obj: dict[str, Any], where: Location) -> SentenceRow:
         hard_negative=bool(obj.get("hard_negative", False)),
         location=where,
         script=str(obj["script"]) if obj.get("script") is not None else None,
+        subset=_optional_str(obj, "subset"),
+        pair=_optional_str(obj, "pair"),
+        noise=bool(obj.get("noise", False)),
+        note=_optional_str(obj, "note"),
     )
+
+
+def _optional_str(obj: dict[str, Any], name: str) -> str | None:
+    return str(obj[name]) if obj.get(name) is not None else None
 
 
 def article_from_json(obj: dict[str, Any], where: Location) -> Article:

@@ -1,10 +1,13 @@
 """Deterministic train/dev/test assignment, grouped and stratified.
 
-Paraphrases and translations of one idea share a ``group``; if they straddled splits the test score would
-measure memory, not generalisation. Within that constraint the split is stratified by language x label (and
-language x "no label") with a greedy iterative-stratification pass, ordered by a seeded hash so the same data
-always gives the same split. ``load_splits`` reads the assigned splits back as arrays for training and
-evaluation, so both take their data from this layer.
+Paraphrases and translations of one idea share a ``group``, and the two rows of a minimal pair share a
+``pair``; if either straddled splits the test score would measure memory, not generalisation. Rows that
+mention an idea of ``data/ideas.yaml`` go to ``idea_test`` with their whole group and pair, so that split
+measures generalisation to ideas never seen in training. The rest is stratified by language x label (and
+language x "no label"; Latin-script Kazakh counted as a language of its own) with a greedy
+iterative-stratification pass, ordered by a seeded hash so the same data always gives the same split.
+``load_splits`` reads the assigned splits back as arrays for training and evaluation, so both take their data
+from this layer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from narrascope.dataset.ideas import load_ideas, row_ideas
 from narrascope.dataset.rows import (
     SPLITS,
     SentenceRow,
@@ -31,14 +35,42 @@ from narrascope.dataset.rows import (
 from narrascope.labels import Taxonomy
 
 DEFAULT_RATIOS = {"train": 0.70, "dev": 0.15, "test": 0.15}
+# ``idea_test`` may be empty: a dataset without ``ideas.yaml`` holds no idea out.
+REQUIRED_SPLITS = ("train", "dev", "test")
 
 
 def _stable_hash(text: str, seed: int) -> int:
     return int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:12], 16)
 
 
+def language_column(row: SentenceRow) -> str:
+    """The language a row is reported and stratified under: ``kk-Latn`` for Latin-script Kazakh, else ``lang``."""
+    return f"{row.lang}-{row.script}" if row.script else row.lang
+
+
 def _keys(row: SentenceRow) -> list[str]:
-    return [f"{row.lang}:{label}" for label in row.labels] or [f"{row.lang}:<none>"]
+    lang = language_column(row)
+    return [f"{lang}:{label}" for label in row.labels] or [f"{lang}:<none>"]
+
+
+def split_units(rows: list[SentenceRow]) -> dict[str, str]:
+    """``group -> unit``: groups joined by a minimal pair form one unit, which the split never separates."""
+    parent: dict[str, str] = {row.group: row.group for row in rows}
+
+    def find(group: str) -> str:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    first_of_pair: dict[str, str] = {}
+    for row in rows:
+        if row.pair is None:
+            continue
+        other = first_of_pair.setdefault(row.pair, row.group)
+        a, b = sorted((find(other), find(row.group)))
+        parent[b] = a
+    return {group: find(group) for group in parent}
 
 
 def assign_splits(
@@ -47,15 +79,18 @@ def assign_splits(
     seed: int = 13,
     pinned: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Return ``group -> split``. ``pinned`` forces groups (e.g. article sentences) into a split."""
+    """Return ``unit -> split`` (see :func:`split_units`; a unit is named after one of its groups).
+
+    ``pinned`` forces units (e.g. of article sentences, or of held-out ideas) into a split."""
     ratios = ratios or DEFAULT_RATIOS
     if abs(sum(ratios.values()) - 1.0) > 1e-6:
         raise ValueError(f"split ratios must sum to 1, got {ratios}")
+    unit_of = split_units(rows)
     groups: dict[str, list[SentenceRow]] = defaultdict(list)
     for row in rows:
-        groups[row.group].append(row)
+        groups[unit_of[row.group]].append(row)
     totals: Counter[str] = Counter(key for row in rows for key in _keys(row))
-    filled: dict[str, Counter[str]] = {split: Counter() for split in ratios}
+    filled: dict[str, Counter[str]] = {split: Counter() for split in SPLITS}
     sizes: Counter[str] = Counter()
     assignment: dict[str, str] = {}
 
@@ -88,19 +123,27 @@ def assign_splits(
 def resplit_dataset(data_dir: Path, seed: int = 13) -> dict[str, int]:
     """Rewrite every sentence file with freshly assigned splits (field order and other fields kept).
 
-    Sentences that also occur in an article are pinned to that article's split, since articles are for
-    dev/test evaluation only.
+    Rows that mention a held-out idea go to ``idea_test``; sentences that also occur in an article are pinned
+    to that article's split, since articles are for dev/test evaluation only (that pin wins).
     """
     rows = load_sentences(data_dir)
+    unit_of = split_units(rows)
+    held_out = row_ideas(rows, load_ideas(data_dir))
+    pinned = {unit_of[row.group]: "idea_test" for row in rows if row.id in held_out}
     article_split = {
         normalize_text(sentence.text): article.split
         for article in load_articles(data_dir)
         for sentence in article.sentences()
     }
-    pinned = {
-        row.group: article_split[normalize_text(row.text)] for row in rows if normalize_text(row.text) in article_split
-    }
-    assignment = assign_splits(rows, seed=seed, pinned=pinned)
+    pinned.update(
+        {
+            unit_of[row.group]: article_split[normalize_text(row.text)]
+            for row in rows
+            if normalize_text(row.text) in article_split
+        }
+    )
+    units = assign_splits(rows, seed=seed, pinned=pinned)
+    assignment = {group: units[unit] for group, unit in unit_of.items()}
     for path in sentence_files(data_dir):
         objects = []
         for _, obj, error in iter_jsonl(path):
@@ -129,7 +172,7 @@ class SplitData:
             for label in row.labels:
                 if label in index:
                     targets[r, index[label]] = 1.0
-        return cls([row.text for row in rows], targets, [row.lang for row in rows])
+        return cls([row.text for row in rows], targets, [language_column(row) for row in rows])
 
 
 def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = None) -> dict[str, SplitData]:
@@ -146,7 +189,7 @@ def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = N
         name: SplitData.from_rows([r for r in rows if r.split == name], labels or taxonomy.ids) for name in SPLITS
     }
     for name, split in splits.items():
-        if not split.texts:
+        if not split.texts and name in REQUIRED_SPLITS:
             raise ValueError(f"{data_dir}: the {name} split is empty; run narrascope data split")
     return splits
 

@@ -48,8 +48,17 @@ _SCRIPTS = {
     "CJK": "Hani",
 }
 SCRIPT_CODES = frozenset(_SCRIPTS.values())
-# The script each first-class language is usually written in; :attr:`LanguageId.tag` omits it there.
-USUAL_SCRIPT = {"en": "Latn", "ru": "Cyrl", "kk": "Cyrl", "uk": "Cyrl"}
+# The script each dataset language is usually written in; :attr:`LanguageId.tag` omits it there.
+USUAL_SCRIPT = {
+    "en": "Latn",
+    "ru": "Cyrl",
+    "kk": "Cyrl",
+    "uk": "Cyrl",
+    "fr": "Latn",
+    "de": "Latn",
+    "tr": "Latn",
+    "ar": "Arab",
+}
 # The first-class languages, the languages this story is reposted in and those lingua confuses them with
 # (Europe, the Turkic world, the Middle East), and one or more languages for every other script lingua knows.
 # Left out: Latin-script languages of elsewhere (Tagalog, Latin, Yoruba, Maori...) that short English

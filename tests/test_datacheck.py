@@ -36,7 +36,7 @@ def test_invalid_json_is_reported_with_file_and_line(tmp_path: Path) -> None:
     ("field", "value", "message"),
     [
         ("labels", ["war_preparation", "rumour"], "unknown label 'rumour'"),
-        ("lang", "de", "bad language code 'de'"),
+        ("lang", "pl", "bad language code 'pl'"),
         ("text", "   ", "empty or whitespace-only text"),
         ("split", "holdout", "split must be one of"),
         ("register", "poem", "unknown register"),

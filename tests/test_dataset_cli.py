@@ -16,7 +16,7 @@ from narrascope.dataset.feedback_store import FeedbackStore
 from narrascope.dataset.rows import load_sentences
 from tests.datafactory import add_feedback, write_dataset
 
-GERMAN = "Some words in a language the dataset does not have."
+UNKNOWN_LANGUAGE_TEXT = "Some words in a language the dataset does not have."
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -61,11 +61,11 @@ def test_existing_output_is_kept_without_force(
 def test_an_invalid_row_is_named_and_nothing_is_written(
     filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    add_feedback(filled_store, GERMAN, [], lang="de")
+    add_feedback(filled_store, UNKNOWN_LANGUAGE_TEXT, [], lang="pl")
     output = tmp_path / "feedback.jsonl"
     code, out, err = run(["data", "feedback", str(output), "--db", filled_store.url], capsys)
     assert code == 2 and not output.exists()
-    assert f"{output}:5 (feedback-7): bad language code 'de'" in err, err
+    assert f"{output}:5 (feedback-7): bad language code 'pl'" in err, err
     # --force only allows overwriting; it does not let invalid rows through.
     output.write_text("keep me\n", encoding="utf-8")
     code, _, err = run(["data", "feedback", str(output), "--db", filled_store.url, "--force"], capsys)
@@ -75,11 +75,11 @@ def test_an_invalid_row_is_named_and_nothing_is_written(
 def test_skip_invalid_drops_and_names_the_bad_row(
     filled_store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    add_feedback(filled_store, GERMAN, [], lang="de")
+    add_feedback(filled_store, UNKNOWN_LANGUAGE_TEXT, [], lang="pl")
     output = tmp_path / "feedback.jsonl"
     code, out, err = run(["data", "feedback", str(output), "--db", filled_store.url, "--skip-invalid"], capsys)
     assert (code, err) == (0, "")
-    assert "dropped feedback-7: bad language code 'de'" in out
+    assert "dropped feedback-7: bad language code 'pl'" in out
     assert ids_in(output) == ["feedback-2", "feedback-3", "feedback-4", "feedback-6"]
 
 

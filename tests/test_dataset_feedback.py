@@ -53,18 +53,18 @@ def test_export_writes_rows_that_pass_the_data_check(filled_store: FeedbackStore
 
 
 def test_export_refuses_invalid_rows_unless_told_to_skip(filled_store: FeedbackStore, tmp_path: Path) -> None:
-    add_feedback(filled_store, "Some words in a language the dataset does not have.", [], lang="de")
+    add_feedback(filled_store, "Some words in a language the dataset does not have.", [], lang="pl")
     output = tmp_path / "feedback.jsonl"
     # The file is not written yet, so the message names the feedback row as well as its would-be line.
-    with pytest.raises(ExportValidationError, match=r"feedback.jsonl:5 \(feedback-7\): bad language code 'de'") as err:
+    with pytest.raises(ExportValidationError, match=r"feedback.jsonl:5 \(feedback-7\): bad language code 'pl'") as err:
         export_feedback(filled_store, output)
     assert [(p.file, p.line) for p in err.value.problems] == [(str(output), 5)]
     assert not output.exists()
     report = export_feedback(filled_store, output, skip_invalid=True)
     assert report.written == 4
     assert [(p.file, p.line) for p in report.problems] == [(str(output), 5)]
-    assert list(report.dropped) == ["feedback-7"] and "bad language code 'de'" in report.dropped["feedback-7"][0]
-    assert all(json.loads(line)["lang"] != "de" for line in output.read_text().splitlines())
+    assert list(report.dropped) == ["feedback-7"] and "bad language code 'pl'" in report.dropped["feedback-7"][0]
+    assert all(json.loads(line)["lang"] != "pl" for line in output.read_text().splitlines())
 
 
 def test_skip_invalid_drops_exactly_the_rows_the_problems_point_at(filled_store: FeedbackStore, tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ EXPECTED_RISK: dict[str, tuple[RiskLevel, ...]] = {
     "claim_piece": ("high", "low"),
     "debunk": ("debunk",),
     "neutral": ("none",),
+    # Procedure of the law (readings, decrees, entry into force): may state its purpose, never a verdict.
+    "procedural": ("none",),
 }
 
 
