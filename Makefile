@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MODEL ?= $(shell $(PYTHON) -c "import os,pathlib;print(pathlib.Path(os.environ.get('NARRASCOPE_HOME') or pathlib.Path.home()/'.cache'/'narrascope')/'models'/'default')")
 
-.PHONY: run setup model serve test test-all checks lint typecheck datacheck pytest browser postgres bench clean
+.PHONY: run setup model serve test test-all checks lint typecheck datacheck challenge pytest browser postgres bench clean
 
 ## Fresh machine -> environment, embedded encoder, default model (trained once), service on http://$(HOST):$(PORT)
 run: model serve
@@ -39,7 +39,7 @@ test: setup browser postgres
 
 # One after the other (one job slot), so pytest gets the other slot at once.
 checks: setup
-	$(MAKE) --no-print-directory -j1 lint typecheck datacheck
+	$(MAKE) --no-print-directory -j1 lint typecheck datacheck challenge
 
 lint: setup
 	$(BIN)/ruff check .
@@ -62,6 +62,13 @@ typecheck: setup
 
 datacheck: setup
 	$(BIN)/narrascope data check
+
+# The challenge suite's regression gate (issue 11): the default model, where this machine has one, must keep each
+# capability's pass rate recorded in data/challenge/recorded.json. A machine without a trained model (a fresh
+# CI box before `make model`) has nothing to gate and says so.
+challenge: setup
+	@if [ -f "$(MODEL)/config.json" ]; then $(BIN)/narrascope challenge --model "$(MODEL)" --gate; \
+	else echo "challenge gate skipped: no trained model at $(MODEL) (make model trains one)"; fi
 
 # One worker per core (pytest-xdist), a test file per worker so module fixtures are built once.
 PYTEST_PARALLEL ?= -n auto --dist loadfile

@@ -80,6 +80,8 @@ class TrainingArguments:
     threshold_grid_step: float = ThresholdSearch.step
     threshold_min_positives: int = ThresholdSearch.min_positives
     threshold_fallback: float = ThresholdSearch.fallback
+    # Share of the Cyrillic Kazakh training rows added again in a Latin alphabet (training/augment.py).
+    latin_kazakh_augment: float = 0.5
     calibration: str = "auto"
     calibration_folds: int = CalibrationSettings.folds
     calibration_prior: float = CalibrationSettings.prior_strength
@@ -110,6 +112,8 @@ class TrainingArguments:
             raise ValueError(f"pos_weight_cap must be >= 1, got {self.pos_weight_cap!r}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label_smoothing must be within [0, 0.5), got {self.label_smoothing!r}")
+        if not 0.0 <= self.latin_kazakh_augment <= 1.0:
+            raise ValueError(f"latin_kazakh_augment must be within [0, 1], got {self.latin_kazakh_augment!r}")
         if self.time_budget_minutes < 0:
             raise ValueError(f"time_budget_minutes must be >= 0 (0 = none), got {self.time_budget_minutes!r}")
         self.threshold_search()  # validates the threshold_* fields, naming the bad one

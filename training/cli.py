@@ -7,6 +7,7 @@ Each handler is a thin wrapper over an importable function so tests call the fun
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -71,6 +72,21 @@ def register(sub: Any) -> None:
     )
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
+
+    challenge = sub.add_parser(
+        "challenge",
+        help="score the challenge suite (data/challenge) per capability; --gate fails on a regression",
+        description="Scores every challenge item (pass = the exact label set) and prints the pass rate per "
+        "capability and language. --record writes the figures to data/challenge/recorded.json (do it for the "
+        "default model); --gate exits 1 when a capability falls below its recorded figure, as CI runs it.",
+    )
+    challenge.add_argument("--model", type=Path, default=default_model_dir())
+    challenge.add_argument("--data", type=Path, default=default_data_dir())
+    mode = challenge.add_mutually_exclusive_group()
+    mode.add_argument("--record", action="store_true", help="write these figures as the recorded ones")
+    mode.add_argument("--gate", action="store_true", help="exit 1 if a capability regresses against recorded.json")
+    challenge.add_argument("--failures", action="store_true", help="also print every failed item")
+    challenge.set_defaults(handler=cmd_challenge)
 
     export = sub.add_parser(
         "export",
@@ -161,6 +177,38 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"default runtime {record['default']}; forward budgets {record.get('forward_tokens', 'not measured')}"
         + (f"; quality gate: {verdicts}" if verdicts else "")
     )
+    return 0
+
+
+def cmd_challenge(args: argparse.Namespace) -> int:
+    from narrascope.model.classifier import NarrativeClassifier
+    from narrascope.training.challenge import (
+        challenge_lines,
+        evaluate_challenge,
+        gate_failures,
+        record_figures,
+        recorded_path,
+    )
+
+    path = recorded_path(args.data)
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if args.gate and recorded is None:  # before the model loads: nothing to hold it to
+        raise FileNotFoundError(f"{path} does not exist; record the default model's figures with --record")
+    classifier = NarrativeClassifier.load(args.model)
+    report = evaluate_challenge(classifier, args.data)
+    if not report:
+        raise ValueError(f"{args.data}/challenge has no items")
+    _out("\n".join(challenge_lines(report, recorded)))
+    if args.failures:
+        for row in report["failures"]:
+            _out(f"FAIL {row['id']} [{row['lang']}] expected {row['expected']} got {row['predicted']}: {row['text']}")
+    if args.record:
+        _out(f"recorded in {record_figures(report, classifier.info.to_dict(), args.data)}")
+    if args.gate and recorded is not None:
+        failures = gate_failures(report, recorded)
+        for failure in failures:
+            _out(f"challenge regression: {failure}")
+        return 1 if failures else 0
     return 0
 
 

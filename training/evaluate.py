@@ -13,10 +13,18 @@ from typing import Any
 
 import numpy as np
 
+from narrascope.dataset.rows import LANGUAGES
 from narrascope.dataset.splits import load_splits
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
 from narrascope.training.articles import EXPECTED_RISK, evaluate_articles
+from narrascope.training.challenge import (
+    TARGET_NEUTRAL_ENTITY_FPR,
+    TARGET_PASS_RATE,
+    challenge_lines,
+    evaluate_challenge,
+    recorded_path,
+)
 from narrascope.training.metrics import multilabel_report, report_by_language
 from narrascope.training.provenance import machine_description
 from narrascope.training.recalibrate import already_calibrated as classifier_calibration
@@ -28,6 +36,35 @@ logger = logging.getLogger(__name__)
 
 TARGET_MACRO = 0.85
 TARGET_MACRO_PER_LANGUAGE = 0.80
+# Issue 11's idea-held-out targets (micro-F1): overall, first-class languages and Latin-script Kazakh, the rest.
+TARGET_IDEA_MICRO = 0.85
+TARGET_IDEA_MICRO_PER_LANGUAGE = 0.80
+TARGET_IDEA_MICRO_REPOST = 0.75
+IDEA_FIRST_CLASS = ("en", "ru", "kk", "uk", "kk-Latn")
+
+
+def _idea_targets(idea_report: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    if not idea_report:
+        return {}
+    targets = {"idea_micro_f1_overall": (idea_report["summary"]["micro_f1"], TARGET_IDEA_MICRO)}
+    for lang, row in idea_report["per_language"].items():
+        floor = TARGET_IDEA_MICRO_PER_LANGUAGE if lang in IDEA_FIRST_CLASS else TARGET_IDEA_MICRO_REPOST
+        targets[f"idea_micro_f1_{lang}"] = (row["micro_f1"], floor)
+    return targets
+
+
+def _challenge_targets(challenge: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    if not challenge:
+        return {}
+    targets = {
+        f"challenge_{cap}": (row["pass_rate"], TARGET_PASS_RATE) for cap, row in challenge["capabilities"].items()
+    }
+    # Stated as specificity so every target reads "value >= required".
+    targets["challenge_neutral_entity_specificity"] = (
+        1.0 - challenge["neutral_entity_fpr"],
+        1.0 - TARGET_NEUTRAL_ENTITY_FPR,
+    )
+    return targets
 
 
 def _plots(
@@ -112,6 +149,18 @@ def run_evaluation(
         test.targets > 0.5, apply_thresholds(test_probs, thresholds, labels), test.languages, labels
     )
     dev_probs = classifier.predict_proba(splits["dev"].texts)
+    idea = splits["idea_test"]
+    idea_report = (
+        report_by_language(
+            idea.targets > 0.5,
+            apply_thresholds(classifier.predict_proba(idea.texts), thresholds, labels),
+            idea.languages,
+            labels,
+        )
+        if idea.texts
+        else None
+    )
+    challenge = evaluate_challenge(classifier, data_dir)
 
     systems = {"fine-tuned model": test_report["summary"]}
     baseline_reports: dict[str, Any] = {}
@@ -139,10 +188,14 @@ def run_evaluation(
     calibration = calibration_report(test_probs, test.targets > 0.5, test.languages, labels)
     plots.append(plot_reliability(output, {"model": calibration}))
 
-    per_lang = {lang: row["macro_f1"] for lang, row in test_report["per_language"].items()}
+    # The issue-4 per-language macro target is for the first-class languages; the repost languages' test rows
+    # are too few for a macro-F1 over 11 labels and are held to the idea-held-out micro target instead.
+    per_lang = {lang: row["macro_f1"] for lang, row in test_report["per_language"].items() if lang in LANGUAGES}
     targets = {
         "macro_f1_overall": (test_report["summary"]["macro_f1"], TARGET_MACRO),
         **{f"macro_f1_{lang}": (value, TARGET_MACRO_PER_LANGUAGE) for lang, value in per_lang.items()},
+        **_idea_targets(idea_report),
+        **_challenge_targets(challenge),
     }
     beats = {
         name: {
@@ -156,6 +209,13 @@ def run_evaluation(
         "model": classifier.info.to_dict(),
         "machine": machine_description(),
         "test": test_report,
+        "idea_test": idea_report,
+        "challenge": challenge,
+        "challenge_recorded": (
+            json.loads(recorded_path(data_dir).read_text(encoding="utf-8"))
+            if recorded_path(data_dir).is_file()
+            else None
+        ),
         "baselines": baseline_reports,
         "articles": articles,
         "calibration": calibration,
@@ -167,6 +227,24 @@ def run_evaluation(
     (output / "eval.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     (output / "report.md").write_text(render_report(result, systems, labels, plots), encoding="utf-8")
     return result
+
+
+def _idea_lines(idea: dict[str, Any] | None) -> list[str]:
+    """The idea-held-out test beside the group-split one: the same metrics on ideas never trained on."""
+    if not idea:
+        return []
+    lines = [
+        "",
+        "## Idea-held-out test (whole ideas of data/ideas.yaml never trained on)",
+        f"- {sum(row['n'] for row in idea['per_language'].values())} sentences: micro-F1 "
+        f"{idea['summary']['micro_f1']:.3f}, macro-F1 {idea['summary']['macro_f1']:.3f}",
+        "",
+        "| language | n | micro-F1 | macro-F1 |",
+        "|---|---:|---:|---:|",
+    ]
+    for lang, row in idea["per_language"].items():
+        lines.append(f"| {lang} | {row['n']} | {row['micro_f1']:.3f} | {row['macro_f1']:.3f} |")
+    return lines
 
 
 def _yes(flag: bool) -> str:
@@ -218,6 +296,9 @@ def render_report(
         lines.append(
             f"| {lang} | {row['n']} | {row['micro_f1']:.3f} | {row['macro_f1']:.3f} | {row['samples_f1']:.3f} |"
         )
+    lines += _idea_lines(result.get("idea_test"))
+    if result.get("challenge"):
+        lines += challenge_lines(result["challenge"], result.get("challenge_recorded"))
     articles = result.get("articles") or {}
     if articles:
         s = articles["summary"]

@@ -23,6 +23,7 @@ import torch
 from narrascope.dataset.splits import SplitData, load_splits, split_hashes
 from narrascope.labels import Taxonomy, load_taxonomy
 from narrascope.training.args import TrainingArguments
+from narrascope.training.augment import add_latin_kazakh
 from narrascope.training.calibration import calibrate_in_place
 from narrascope.training.checkpoints import checkpoint_root, has_checkpoint
 from narrascope.training.headonly import supports_head_only, train_head
@@ -113,6 +114,7 @@ def _train(
     seed_everything(args.seed)
     started = time.monotonic()
     splits = load_splits(data_dir, taxonomy)
+    splits["train"] = add_latin_kazakh(splits["train"], args.latin_kazakh_augment, args.seed)
     base_model = resolve_base_model(args.base_model)
     model, tokenizer = _load_base(base_model, taxonomy)
     history = _fit(model, tokenizer, splits, args, taxonomy, checkpoint_root(output), resume, progress)
@@ -129,6 +131,8 @@ def _train(
     test_report = evaluate_split(classifier, splits["test"], thresholds)
     seconds = time.monotonic() - started
     metrics = {"dev": dev_report, "test": test_report}
+    if splits["idea_test"].texts:  # ideas of data/ideas.yaml, never trained on
+        metrics["idea_test"] = evaluate_split(classifier, splits["idea_test"], thresholds)
     metadata = run_metadata(args, base_model, data_dir, splits, seconds, history, metrics)
     save_model_folder(
         output, model, tokenizer, taxonomy, thresholds, metadata, max_length=args.max_length, calibration=calibration
