@@ -161,3 +161,19 @@ def test_calibrating_an_exported_folder_drops_its_stale_graphs(exported: tuple[P
     assert loaded.backend.name == "torch" and loaded.torch_model is not None
     with pytest.raises(ValueError, match="runtime='torch'"):
         _ = NarrativeClassifier.load(folder, runtime="onnx").torch_model
+
+
+def test_the_gate_holds_first_class_languages_and_reports_the_rest() -> None:
+    from narrascope.training.runtime_gate import judge
+
+    reference = {"test_micro_f1": {"all": 0.9, "en": 0.9, "tr": 0.8}, "articles_micro_f1": {"all": 0.9, "kk": 0.9}}
+    small_tr_drop = {
+        "test_micro_f1": {"all": 0.895, "en": 0.9, "tr": 0.7},
+        "articles_micro_f1": {"all": 0.9, "kk": 0.9},
+    }
+    verdict = judge(reference, small_tr_drop)
+    assert verdict["passed"] and verdict["drops"]["test_micro_f1:tr"] == 0.1  # reported, not gating
+    assert verdict["max_drop_at"] == "test_micro_f1:all"
+    kk_drop = {"test_micro_f1": {"all": 0.9, "en": 0.9, "tr": 0.8}, "articles_micro_f1": {"all": 0.9, "kk": 0.88}}
+    failed = judge(reference, kk_drop)
+    assert not failed["passed"] and failed["max_drop_at"] == "articles_micro_f1:kk" and failed["max_drop"] == 0.02

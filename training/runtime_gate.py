@@ -3,8 +3,9 @@
 A faster graph is only a win if moderators get the same answers. Each runtime scores the test sentences
 and the article evaluation (``training.articles.evaluate_articles``, dev + test articles) with the folder's
 tuned thresholds; a runtime passes when its micro-F1 is at most :data:`MAX_F1_DROP` below torch's on both,
-overall and in every language. ``narrascope export`` records the result (and makes int8 the default only if
-it passed) and ``narrascope eval`` reports the same table side by side.
+overall and in every first-class language (:data:`GATED`; the other languages' drops are recorded too).
+``narrascope export`` records the result (and makes int8 the default only if it passed) and
+``narrascope eval`` reports the same table side by side.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from narrascope.dataset.rows import LANGUAGES
 from narrascope.dataset.splits import load_splits
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
@@ -23,6 +25,10 @@ from narrascope.training.thresholds import apply_thresholds
 
 # One point of micro-F1: the most an optimised runtime may cost on any language, test split or articles.
 MAX_F1_DROP = 0.01
+# The languages the gate holds to that point: overall and the first-class ones. The repost languages and
+# Latin-script Kazakh have 12-50 test sentences each, where one changed decision moves micro-F1 by several
+# points; their figures are reported beside the others but do not decide the gate.
+GATED = ("all", *LANGUAGES)
 
 
 def _micro_by_language(report: dict[str, Any]) -> dict[str, float]:
@@ -63,25 +69,30 @@ def gate_runtimes(
     for name, figures in scored.items():
         row: dict[str, Any] = {key: figures[key] for key in ("test_micro_f1", "articles_micro_f1")}
         if name != "torch":
-            drops = {
-                f"{part}:{lang}": round(reference[part][lang] - value, 4)
-                for part in ("test_micro_f1", "articles_micro_f1")
-                for lang, value in figures[part].items()
-                if lang in reference[part]
-            }
-            worst = max(drops, key=lambda key: drops[key]) if drops else None
             changed = (figures["probs"] >= limits) != (reference["probs"] >= limits)
-            row.update(
-                {
-                    "max_drop": drops[worst] if worst else 0.0,
-                    "max_drop_at": worst,
-                    "passed": all(drop <= MAX_F1_DROP for drop in drops.values()),
-                    "decisions_changed": round(float(changed.mean()), 5),
-                    "max_probability_change": round(float(np.max(np.abs(figures["probs"] - reference["probs"]))), 4),
-                }
-            )
+            row.update(judge(reference, figures))
+            row["decisions_changed"] = round(float(changed.mean()), 5)
+            row["max_probability_change"] = round(float(np.max(np.abs(figures["probs"] - reference["probs"]))), 4)
         out[name] = row
     return out
+
+
+def judge(reference: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """Drops against the reference per part and language; the worst gated one decides ``passed``."""
+    drops = {
+        f"{part}:{lang}": round(reference[part][lang] - value, 4)
+        for part in ("test_micro_f1", "articles_micro_f1")
+        for lang, value in figures[part].items()
+        if lang in reference[part]
+    }
+    gated = {key: drop for key, drop in drops.items() if key.split(":", 1)[1] in GATED}
+    worst = max(gated, key=lambda key: gated[key]) if gated else None
+    return {
+        "max_drop": gated[worst] if worst else 0.0,
+        "max_drop_at": worst,
+        "passed": all(drop <= MAX_F1_DROP for drop in gated.values()),
+        "drops": drops,
+    }
 
 
 def compare_folder_runtimes(model_dir: Path, data_dir: Path, progress: bool = False) -> dict[str, dict[str, Any]]:
