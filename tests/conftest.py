@@ -14,30 +14,6 @@ from narrascope.paths import ENV_HOME
 from narrascope.training.tiny import build_tiny_model_dir
 from tests.datafactory import fill_feedback_store
 
-# Files whose tests start servers, clusters or subprocesses and take the longest, slowest first. pytest-xdist
-# (``--dist loadfile``) hands files to workers in collection order, so collecting these first starts the long
-# ones at once and leaves the many short files to fill in around them, instead of one long file running alone
-# at the end while the other core idles. Only the order changes; every test still runs.
-LONGEST_FIRST = (
-    "test_ray.py",
-    "test_serve_launch.py",
-    "test_feedback_postgres.py",
-    "test_batch_run.py",
-    "test_serve_saturation.py",
-    "test_annotation_loop.py",
-    "test_training.py",
-    "test_report.py",
-    "test_serve_fuzz.py",
-    "test_runtime.py",
-    "test_serve_browser.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest files first (see :data:`LONGEST_FIRST`), the rest in their usual order."""
-    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
 
 @pytest.fixture(scope="session", autouse=True)
 def temporary_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
