@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from narrascope.paths import default_encoder_dir
-from narrascope.report.cluster import METHODS, ClusterSettings
+from narrascope.report.cluster import CENTERED_THRESHOLD, METHODS, PLAIN_THRESHOLD, ClusterSettings
 from narrascope.report.embed import POOLINGS, EmbedSettings
 from narrascope.report.scored import DATE_FIELDS, SOURCE_FIELDS
 from narrascope.report.settings import PERIODS, ReportSettings, SurgeSettings
@@ -65,7 +65,18 @@ def _register_stories(sub: Any) -> None:
     parser.add_argument("--input", required=True, nargs="+", metavar="SCORED", help="scored .jsonl/.csv/.parquet")
     parser.add_argument("--texts", nargs="+", default=[], metavar="FEED", help="the scored inputs, for the texts")
     parser.add_argument("--output", required=True, metavar="PATH", help="scored rows with `story` (.jsonl/.parquet)")
-    parser.add_argument("--threshold", type=float, default=clustering.threshold, help="cosine similarity of a link")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help=f"cosine similarity of a link (default {CENTERED_THRESHOLD} on language-centred vectors, "
+        f"{PLAIN_THRESHOLD} with --no-center)",
+    )
+    parser.add_argument(
+        "--no-center",
+        action="store_true",
+        help="keep the encoder's vectors as they are instead of subtracting each language's mean",
+    )
     parser.add_argument("--neighbours", type=int, default=clustering.neighbours, help="neighbours per document")
     parser.add_argument("--method", choices=METHODS, default=clustering.method, help="graph clustering")
     parser.add_argument("--pooling", choices=POOLINGS, default=embed.pooling, help="document vector")
@@ -107,7 +118,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_stories(args: argparse.Namespace) -> int:
     from narrascope.report.stories import StorySettings, assign_stories
 
-    embed = EmbedSettings(pooling=args.pooling, **({"encoder": args.encoder} if args.encoder else {}))
+    embed = EmbedSettings(
+        pooling=args.pooling,
+        center_languages=not args.no_center,
+        **({"encoder": args.encoder} if args.encoder else {}),
+    )
     settings = StorySettings(
         inputs=list(args.input),
         output=args.output,

@@ -21,11 +21,17 @@ import numpy as np
 METHODS = ("components", "average")
 
 
+# Link thresholds chosen by pairwise ARI on bench/story_set.py (bench/RESULTS.md), one per vector space: the
+# language-centred vectors (report/centering.py, the default) and plain encoder vectors.
+CENTERED_THRESHOLD = 0.5
+PLAIN_THRESHOLD = 0.93
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
-    # Chosen by pairwise ARI on bench/story_set.py (bench/RESULTS.md): average linkage at 0.93.
     method: str = "average"
-    threshold: float = 0.93
+    # None: CENTERED_THRESHOLD or PLAIN_THRESHOLD, whichever space the vectors are in (link_threshold).
+    threshold: float | None = None
     neighbours: int = 10
     exact_below: int = 20_000
     hnsw_m: int = 32
@@ -35,10 +41,16 @@ class ClusterSettings:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"clustering method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not -1.0 <= self.threshold <= 1.0:
+        if self.threshold is not None and not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"similarity threshold must be within [-1, 1], got {self.threshold}")
         if self.neighbours < 1 or self.exact_below < 0 or self.hnsw_m < 4 or self.hnsw_ef < 1:
             raise ValueError("neighbours, hnsw_m and hnsw_ef must be positive (hnsw_m >= 4)")
+
+    def link_threshold(self, centered: bool) -> float:
+        """The cosine similarity that links two documents: the given threshold, else the space's default."""
+        if self.threshold is not None:
+            return self.threshold
+        return CENTERED_THRESHOLD if centered else PLAIN_THRESHOLD
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,21 +86,24 @@ def _graph(sims: np.ndarray, ids: np.ndarray, threshold: float, n: int) -> Any:
     return graph.maximum(graph.T)  # an edge either side found is an edge
 
 
-def cluster(vectors: np.ndarray, settings: ClusterSettings) -> np.ndarray:
-    """A group number per vector (0..groups-1, numbered by first member); a lone document is its own group."""
+def cluster(vectors: np.ndarray, settings: ClusterSettings, centered: bool = False) -> np.ndarray:
+    """A group number per vector (0..groups-1, numbered by first member); a lone document is its own group.
+
+    ``centered`` says the vectors are language-centred, which picks the default link threshold."""
+    threshold = settings.link_threshold(centered)
     n = len(vectors)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if n == 1:
         return np.zeros(1, dtype=np.int64)
     sims, ids = knn(vectors, settings)
-    graph = _graph(sims, ids, settings.threshold, n)
+    graph = _graph(sims, ids, threshold, n)
     if settings.method == "components":
         from scipy.sparse.csgraph import connected_components
 
         _, labels = connected_components(graph, directed=False)
     else:
-        labels = _average_linkage(vectors, graph, settings.threshold, settings.full_linkage_below)
+        labels = _average_linkage(vectors, graph, threshold, settings.full_linkage_below)
     return _renumber(labels)
 
 

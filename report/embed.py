@@ -31,10 +31,16 @@ class EmbedSettings:
     max_length: int = 128
     max_sentences: int = 64
     batch_size: int = 64
+    # Subtract each language's mean vector before clustering (report/centering.py); a language needs this many
+    # documents in the feed for its mean to be estimated.
+    center_languages: bool = True
+    center_min_documents: int = 20
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if self.center_min_documents < 2:
+            raise ValueError(f"center_min_documents must be >= 2, got {self.center_min_documents}")
         if self.max_length < 8 or self.max_sentences < 1 or self.batch_size < 1:
             raise ValueError(
                 f"max_length must be >= 8, max_sentences and batch_size >= 1; got {self.max_length}, "

@@ -21,6 +21,7 @@ from narrascope.batch.formats import output_format
 from narrascope.batch.readers import open_input
 from narrascope.batch.records import BadRecord
 from narrascope.batch.writers import open_writer, prepare_output
+from narrascope.report.centering import center_by_language
 from narrascope.report.cluster import ClusterSettings, cluster
 from narrascope.report.embed import EmbedSettings, embed_texts
 from narrascope.report.scored import STORY_FIELD, load_scored
@@ -92,9 +93,9 @@ def embed(texts: list[str], settings: StorySettings) -> np.ndarray:
     return embed_texts(texts, settings.embed, progress=settings.progress)
 
 
-def group(ids: list[str], vectors: np.ndarray, settings: ClusterSettings) -> dict[str, str]:
+def group(ids: list[str], vectors: np.ndarray, settings: ClusterSettings, centered: bool = False) -> dict[str, str]:
     """Document id -> story id."""
-    labels = cluster(vectors, settings)
+    labels = cluster(vectors, settings, centered)
     first: dict[int, str] = {}
     for doc_id, label in zip(ids, labels.tolist(), strict=True):
         first.setdefault(label, doc_id)
@@ -116,7 +117,11 @@ def assign_stories(settings: StorySettings) -> StorySummary:
     if missing:
         logger.warning("%d scored documents have no text in --texts or a text column; their story is null", missing)
     vectors = embed([texts[i] for i in ids], settings)
-    stories = group(ids, vectors, settings.clustering)
+    centered = False
+    if settings.embed.center_languages:
+        language = {d.id: d.language for d in loaded.docs}
+        vectors, centered = center_by_language(vectors, [language[i] for i in ids], settings.embed.center_min_documents)
+    stories = group(ids, vectors, settings.clustering, centered)
     sizes: dict[str, int] = {}
     for story in stories.values():
         sizes[story] = sizes.get(story, 0) + 1
@@ -133,7 +138,7 @@ def assign_stories(settings: StorySettings) -> StorySummary:
         writer.abort()
         raise
     writer.close()
-    _record(settings, problems)
+    _record(settings, problems, centered)
     return StorySummary(
         documents=len(loaded.docs),
         with_text=len(ids),
@@ -143,10 +148,12 @@ def assign_stories(settings: StorySettings) -> StorySummary:
     )
 
 
-def _record(settings: StorySettings, problems: list[str]) -> None:
+def _record(settings: StorySettings, problems: list[str], centered: bool) -> None:
     meta: dict[str, Any] = {
         "embedding": settings.embed.to_dict(),
         "clustering": settings.clustering.to_dict(),
+        "centered": centered,
+        "link_threshold": settings.clustering.link_threshold(centered),
         "inputs": settings.inputs,
         "texts": settings.texts,
         "problems": problems[:1000],

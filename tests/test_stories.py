@@ -101,6 +101,7 @@ def test_stories_are_written_onto_scored_rows(tiny_encoder: Path, tmp_path: Path
     assert (summary.documents, summary.with_text, summary.multi_document, summary.problems) == (4, 3, 1, 2)
     meta = json.loads((tmp_path / "with-stories.jsonl.stories.json").read_text(encoding="utf-8"))
     assert meta["clustering"]["threshold"] == 0.9999 and meta["embedding"]["prefix"] == "query: "
+    assert meta["link_threshold"] == 0.9999 and meta["centered"] is False  # 3 documents: no language mean
     assert any("feed.jsonl:4" in problem for problem in meta["problems"])
     # The same input gives the same ids; an existing output needs --force.
     again = tmp_path / "again.parquet"
@@ -122,3 +123,36 @@ def test_real_encoder_puts_a_translation_closer_than_a_different_story() -> None
     other = "The Ministry of Defense said the law names no adversary and protects settlements."
     vectors = embed_texts([en, ru, other], settings)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+def test_language_centring_puts_translations_next_to_each_other() -> None:
+    from narrascope.report.centering import center_by_language
+
+    rng = np.random.default_rng(3)
+    stories = rng.normal(size=(12, 16))
+    offset = {"en": rng.normal(size=16) * 3, "ru": rng.normal(size=16) * 3}
+    vectors = np.vstack([stories + offset["en"], stories + offset["ru"] + rng.normal(scale=0.05, size=(12, 16))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    languages = ["en"] * 12 + ["ru"] * 12
+    nearest_before = (vectors @ vectors.T - 2 * np.eye(24)).argmax(axis=1)
+    centred, done = center_by_language(vectors.astype(np.float32), languages, min_documents=10)
+    nearest_after = (centred @ centred.T - 2 * np.eye(24)).argmax(axis=1)
+    translation = np.r_[np.arange(12, 24), np.arange(12)]
+    assert done and (nearest_after == translation).all() and (nearest_before != translation).any()
+    assert np.allclose(np.linalg.norm(centred, axis=1), 1.0, atol=1e-5)
+    # One French document: too few for a mean of its own, so it gets the average of the estimated means.
+    with_fr, _ = center_by_language(np.vstack([vectors, vectors[:1]]), [*languages, "fr"], min_documents=10)
+    shared = (vectors[:12].mean(axis=0) + vectors[12:].mean(axis=0)) / 2
+    expected = (vectors[0] - shared) / np.linalg.norm(vectors[0] - shared)
+    assert np.allclose(with_fr[-1], expected, atol=1e-5)
+    # No language with enough documents: the vectors are returned as they are, and the caller is told.
+    same, done_small = center_by_language(vectors[:5], languages[:5], min_documents=10)
+    assert not done_small and np.array_equal(same, vectors[:5])
+    with pytest.raises(ValueError, match="5 vectors but 4 languages"):
+        center_by_language(vectors[:5], languages[:4], min_documents=2)
+
+
+def test_the_link_threshold_follows_the_vector_space() -> None:
+    assert ClusterSettings().link_threshold(centered=True) == 0.5
+    assert ClusterSettings().link_threshold(centered=False) == 0.93
+    assert ClusterSettings(threshold=0.7).link_threshold(centered=True) == 0.7
