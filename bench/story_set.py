@@ -137,6 +137,10 @@ OUTLETS = {
     "ru": ["Степной вестник", "Новости Евразии", "Global Mirror"],
     "kk": ["Дала жаршысы", "Астана ақпарат"],
     "uk": ["Київський оглядач", "Global Mirror"],
+    "fr": ["Le Relais d'Eurasie", "Global Mirror"],
+    "de": ["Eurasien-Depesche"],
+    "tr": ["Bozkır Ajansı", "Global Mirror"],
+    "ar": ["مرآة أوراسيا", "Global Mirror"],
 }
 
 
