@@ -25,7 +25,7 @@ setup: $(BIN)/narrascope
 model: setup
 	$(BIN)/narrascope encoder prepare
 	@if [ -f "$(MODEL)/config.json" ]; then echo "model ready: $(MODEL)"; \
-	else echo "no model at $(MODEL): training the default model (about 19 minutes on 2 cores)"; \
+	else echo "no model at $(MODEL): training the default model (about 17 minutes on 2 cores)"; \
 	  $(BIN)/narrascope train --output "$(MODEL)" && $(BIN)/narrascope eval --model "$(MODEL)" > /dev/null; fi
 
 serve: setup

@@ -35,6 +35,6 @@ def test_a_share_of_cyrillic_kazakh_rows_is_added_in_latin_with_its_labels() -> 
 
 
 def test_the_share_is_a_validated_training_argument() -> None:
-    assert TrainingArguments().to_dict()["latin_kazakh_augment"] == 0.5
+    assert TrainingArguments().to_dict()["latin_kazakh_augment"] == 1.0
     with pytest.raises(ValueError, match="latin_kazakh_augment must be within"):
         TrainingArguments(latin_kazakh_augment=1.5)
