@@ -12,7 +12,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from narrascope.dataset.rows import ALL_LANGUAGES, LANGUAGES, REPOST_LANGUAGES, SPLITS, Article, SentenceRow
+from narrascope.dataset.rows import (
+    ALL_LANGUAGES,
+    LANGUAGES,
+    LATIN_KAZAKH,
+    REPOST_LANGUAGES,
+    SPLITS,
+    Article,
+    SentenceRow,
+)
 from narrascope.dataset.rows import normalize_text as _normalize
 from narrascope.labels import Taxonomy
 
@@ -143,8 +151,8 @@ def balance_reasons(
             rules.min_negatives_per_repost_language,
         )
     reasons += _subset_reasons(
-        "kk-Latn",
-        [row for row in rows if row.lang == "kk" and row.script == "Latn"],
+        LATIN_KAZAKH,
+        [row for row in rows if row.language == LATIN_KAZAKH],
         taxonomy,
         rules.min_latin_kazakh,
         rules.min_label_latin_kazakh,
@@ -178,19 +186,15 @@ def balance_reasons(
     return reasons
 
 
-def _column(row: SentenceRow) -> str:
-    return "kk-Latn" if row.lang == "kk" and row.script == "Latn" else row.lang
-
-
 def count_table(rows: list[SentenceRow], taxonomy: Taxonomy) -> str:
     """Markdown language x label table, with the split sizes; printed by the check and kept in the data card.
 
     Latin-script Kazakh has a column of its own (it is also counted under ``kk``'s quotas, being Kazakh)."""
-    present = {_column(row) for row in rows}
-    langs = [lang for lang in (*ALL_LANGUAGES, "kk-Latn") if lang in present or lang in LANGUAGES]
+    present = {row.language for row in rows}
+    langs = [lang for lang in (*ALL_LANGUAGES, LATIN_KAZAKH) if lang in present or lang in LANGUAGES]
 
     def per(pick: Callable[[SentenceRow], bool]) -> list[int]:
-        return [sum(1 for r in rows if _column(r) == lang and pick(r)) for lang in langs]
+        return [sum(1 for r in rows if r.language == lang and pick(r)) for lang in langs]
 
     def has_label(label: str) -> Callable[[SentenceRow], bool]:
         return lambda r: label in r.labels

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from narrascope.dataset.problems import Problem
+from narrascope.dataset.problems import Problem, content_problems
 from narrascope.dataset.rows import (
-    ALL_LANGUAGES,
     Article,
     DatasetError,
     Location,
     SentenceRow,
     challenge_files,
     iter_jsonl,
+    language_tag,
     normalize_text,
 )
 from narrascope.labels import Taxonomy
@@ -50,7 +50,7 @@ class ChallengeItem:
     @property
     def language(self) -> str:
         """The language as reports group it: Latin-script Kazakh apart from Cyrillic Kazakh."""
-        return f"{self.lang}-{self.script}" if self.script else self.lang
+        return language_tag(self.lang, self.script)
 
 
 def _item(obj: dict[str, Any], where: Location) -> ChallengeItem:
@@ -87,17 +87,7 @@ def _item_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> 
                 where, f"unknown capability {obj.get('capability')!r} (expected one of {', '.join(CAPABILITIES)})"
             )
         )
-    if obj.get("lang") not in ALL_LANGUAGES:
-        problems.append(Problem.at(where, f"bad language code {obj.get('lang')!r}"))
-    text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        problems.append(Problem.at(where, "empty or whitespace-only text"))
-    labels = obj.get("labels")
-    if not isinstance(labels, list):
-        problems.append(Problem.at(where, f"labels must be a list, got {type(labels).__name__}"))
-    else:
-        problems += [Problem.at(where, f"unknown label {label!r}") for label in labels if label not in taxonomy]
-    return problems
+    return problems + content_problems(obj, where, taxonomy)
 
 
 def challenge_problems(

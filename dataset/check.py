@@ -15,7 +15,7 @@ from typing import Any
 
 from narrascope.dataset.balance import NO_RULES, BalanceRules, balance_reasons, count_table, template_share
 from narrascope.dataset.challenge import challenge_problems
-from narrascope.dataset.problems import Problem
+from narrascope.dataset.problems import Problem, content_problems
 from narrascope.dataset.rows import (
     ALL_LANGUAGES,
     REGISTERS,
@@ -34,7 +34,6 @@ from narrascope.dataset.rows import (
     sentence_files,
 )
 from narrascope.labels import Taxonomy, load_taxonomy
-from narrascope.model.language import SCRIPT_CODES, USUAL_SCRIPT, script_letters
 
 
 @dataclass
@@ -48,46 +47,13 @@ class CheckReport:
         return not self.problems
 
 
-def _script_problems(obj: dict[str, Any], where: Location) -> list[Problem]:
-    """A row's text must be written in the script it claims: the ``script`` field (ISO 15924) where it has one,
-    else its language's usual script. Latin-script Kazakh is ``"lang": "kk", "script": "Latn"``, as the API
-    reports it. Only a text with no letter of that script is refused: a Russian row may quote a Latin name."""
-    script = obj.get("script")
-    if script is not None and script not in SCRIPT_CODES:
-        return [Problem.at(where, f"unknown script {script!r} (expected one of {', '.join(sorted(SCRIPT_CODES))})")]
-    text, lang = obj.get("text"), obj.get("lang")
-    expected = script or (USUAL_SCRIPT.get(lang) if isinstance(lang, str) else None)
-    if not isinstance(text, str) or expected is None:
-        return []
-    letters = script_letters(text)
-    if letters and not letters[expected]:
-        found = letters.most_common(1)[0][0]
-        return [Problem.at(where, f'text is in script {found!r} but the row says {expected!r} (set "script")')]
-    return []
-
-
 def _row_problems(obj: dict[str, Any], where: Location, taxonomy: Taxonomy) -> list[Problem]:
     problems = []
     missing = [name for name in SENTENCE_FIELDS if name not in obj]
     if missing:
         problems.append(Problem.at(where, f"missing field(s) {', '.join(missing)}"))
-    text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        problems.append(Problem.at(where, "empty or whitespace-only text"))
-    if obj.get("lang") not in ALL_LANGUAGES:
-        problems.append(
-            Problem.at(where, f"bad language code {obj.get('lang')!r} (expected one of {', '.join(ALL_LANGUAGES)})")
-        )
-    problems += _script_problems(obj, where)
+    problems += content_problems(obj, where, taxonomy)
     labels = obj.get("labels")
-    if not isinstance(labels, list):
-        problems.append(Problem.at(where, f"labels must be a list, got {type(labels).__name__}"))
-    else:
-        for label in labels:
-            if label not in taxonomy:
-                problems.append(Problem.at(where, f"unknown label {label!r}"))
-        if len(set(labels)) != len(labels):
-            problems.append(Problem.at(where, f"repeated label in {labels}"))
     if "register" in obj and obj["register"] not in REGISTERS:
         problems.append(Problem.at(where, f"unknown register {obj['register']!r}"))
     if "split" in obj and obj["split"] not in SPLITS:

@@ -44,7 +44,10 @@ class Idea:
     patterns: tuple[re.Pattern[str], ...]
 
     def matches(self, text: str) -> bool:
-        folded = fold_text(text)
+        return self.matches_folded(fold_text(text))
+
+    def matches_folded(self, folded: str) -> bool:
+        """For a text already passed through :func:`fold_text` (fold once, test every idea)."""
         return any(pattern.search(folded) for pattern in self.patterns)
 
 
@@ -71,5 +74,10 @@ def load_ideas(data_dir: Path) -> list[Idea]:
 
 def row_ideas(rows: list[SentenceRow], ideas: list[Idea]) -> dict[str, list[str]]:
     """``row id -> ids of the held-out ideas it mentions`` (rows that mention none are left out)."""
-    found = {row.id: [idea.id for idea in ideas if idea.matches(row.text)] for row in rows}
-    return {row_id: names for row_id, names in found.items() if names}
+    found = {}
+    for row in rows:
+        folded = fold_text(row.text)
+        names = [idea.id for idea in ideas if idea.matches_folded(folded)]
+        if names:
+            found[row.id] = names
+    return found

@@ -22,6 +22,8 @@ LANGUAGES = ("en", "ru", "kk", "uk")
 # labels, and their own rows in every per-language report.
 REPOST_LANGUAGES = ("fr", "de", "tr", "ar")
 ALL_LANGUAGES = LANGUAGES + REPOST_LANGUAGES
+# Latin-script Kazakh as reports, quotas and splits name it (``lang`` kk, ``script`` Latn; see language_tag).
+LATIN_KAZAKH = "kk-Latn"
 # ``idea_test`` holds whole ideas out (``data/ideas.yaml``): never trained on, it measures generalisation to
 # ideas the model has not seen, while ``test`` (grouped by paraphrase) measures it on unseen sentences.
 SPLITS = ("train", "dev", "test", "idea_test")
@@ -45,6 +47,12 @@ REGISTERS = (
 SENTENCE_FIELDS = ("id", "text", "lang", "labels", "group", "register", "source", "split")
 _PUNCT = re.compile(r"[^\w\s]")
 T = TypeVar("T")
+
+
+def language_tag(lang: str, script: str | None) -> str:
+    """The language a row is reported, stratified and held to quotas under: ``kk-Latn`` for Latin-script Kazakh
+    (a row names its script only where it is not the language's usual one), else the language code."""
+    return f"{lang}-{script}" if script else lang
 
 
 def normalize_text(text: str) -> str:
@@ -82,6 +90,10 @@ class SentenceRow:
     pair: str | None = None
     noise: bool = False
     note: str | None = None
+
+    @property
+    def language(self) -> str:
+        return language_tag(self.lang, self.script)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

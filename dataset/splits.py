@@ -43,13 +43,8 @@ def _stable_hash(text: str, seed: int) -> int:
     return int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:12], 16)
 
 
-def language_column(row: SentenceRow) -> str:
-    """The language a row is reported and stratified under: ``kk-Latn`` for Latin-script Kazakh, else ``lang``."""
-    return f"{row.lang}-{row.script}" if row.script else row.lang
-
-
 def _keys(row: SentenceRow) -> list[str]:
-    lang = language_column(row)
+    lang = row.language
     return [f"{lang}:{label}" for label in row.labels] or [f"{lang}:<none>"]
 
 
@@ -135,13 +130,10 @@ def resplit_dataset(data_dir: Path, seed: int = 13) -> dict[str, int]:
         for article in load_articles(data_dir)
         for sentence in article.sentences()
     }
-    pinned.update(
-        {
-            unit_of[row.group]: article_split[normalize_text(row.text)]
-            for row in rows
-            if normalize_text(row.text) in article_split
-        }
-    )
+    for row in rows:
+        split = article_split.get(normalize_text(row.text))
+        if split is not None:
+            pinned[unit_of[row.group]] = split
     units = assign_splits(rows, seed=seed, pinned=pinned)
     assignment = {group: units[unit] for group, unit in unit_of.items()}
     for path in sentence_files(data_dir):
@@ -172,7 +164,7 @@ class SplitData:
             for label in row.labels:
                 if label in index:
                     targets[r, index[label]] = 1.0
-        return cls([row.text for row in rows], targets, [language_column(row) for row in rows])
+        return cls([row.text for row in rows], targets, [row.language for row in rows])
 
 
 def load_splits(data_dir: Path, taxonomy: Taxonomy, labels: list[str] | None = None) -> dict[str, SplitData]:

@@ -14,6 +14,7 @@ import hashlib
 
 import numpy as np
 
+from narrascope.dataset.rows import LATIN_KAZAKH
 from narrascope.dataset.splits import SplitData
 from narrascope.model.kazakh_latin import ALPHABETS
 
@@ -54,5 +55,5 @@ def add_latin_kazakh(train: SplitData, share: float, seed: int) -> SplitData:
     return SplitData(
         train.texts + extra,
         np.concatenate([train.targets, train.targets[picked]]) if picked else train.targets,
-        train.languages + ["kk-Latn"] * len(extra),
+        train.languages + [LATIN_KAZAKH] * len(extra),
     )

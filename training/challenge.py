@@ -99,6 +99,12 @@ def recorded_path(data_dir: Path) -> Path:
     return Path(data_dir) / "challenge" / RECORDED_FILE
 
 
+def load_recorded(data_dir: Path) -> dict[str, Any] | None:
+    """The recorded figures of ``data_dir``'s suite, or None where none were recorded yet."""
+    path = recorded_path(data_dir)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def record_figures(report: dict[str, Any], model: dict[str, Any], data_dir: Path) -> Path:
     """Write the figures the gate holds later models to (the default model's, by convention)."""
     path = recorded_path(data_dir)

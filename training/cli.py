@@ -7,7 +7,6 @@ Each handler is a thin wrapper over an importable function so tests call the fun
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -186,14 +185,16 @@ def cmd_challenge(args: argparse.Namespace) -> int:
         challenge_lines,
         evaluate_challenge,
         gate_failures,
+        load_recorded,
         record_figures,
         recorded_path,
     )
 
-    path = recorded_path(args.data)
-    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    recorded = load_recorded(args.data)
     if args.gate and recorded is None:  # before the model loads: nothing to hold it to
-        raise FileNotFoundError(f"{path} does not exist; record the default model's figures with --record")
+        raise FileNotFoundError(
+            f"{recorded_path(args.data)} does not exist; record the default model's figures with --record"
+        )
     classifier = NarrativeClassifier.load(args.model)
     report = evaluate_challenge(classifier, args.data)
     if not report:

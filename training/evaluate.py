@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from narrascope.dataset.rows import LANGUAGES
+from narrascope.dataset.rows import LANGUAGES, LATIN_KAZAKH
 from narrascope.dataset.splits import load_splits
 from narrascope.labels import load_taxonomy
 from narrascope.model.classifier import NarrativeClassifier
@@ -23,7 +23,7 @@ from narrascope.training.challenge import (
     TARGET_PASS_RATE,
     challenge_lines,
     evaluate_challenge,
-    recorded_path,
+    load_recorded,
 )
 from narrascope.training.metrics import multilabel_report, report_by_language
 from narrascope.training.provenance import machine_description
@@ -40,7 +40,7 @@ TARGET_MACRO_PER_LANGUAGE = 0.80
 TARGET_IDEA_MICRO = 0.85
 TARGET_IDEA_MICRO_PER_LANGUAGE = 0.80
 TARGET_IDEA_MICRO_REPOST = 0.75
-IDEA_FIRST_CLASS = ("en", "ru", "kk", "uk", "kk-Latn")
+IDEA_FIRST_CLASS = (*LANGUAGES, LATIN_KAZAKH)
 
 
 def _idea_targets(idea_report: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
@@ -211,11 +211,7 @@ def run_evaluation(
         "test": test_report,
         "idea_test": idea_report,
         "challenge": challenge,
-        "challenge_recorded": (
-            json.loads(recorded_path(data_dir).read_text(encoding="utf-8"))
-            if recorded_path(data_dir).is_file()
-            else None
-        ),
+        "challenge_recorded": load_recorded(data_dir),
         "baselines": baseline_reports,
         "articles": articles,
         "calibration": calibration,
