@@ -30,6 +30,7 @@ from narrascope.training.provenance import machine_description
 from narrascope.training.recalibrate import already_calibrated as classifier_calibration
 from narrascope.training.reliability import calibration_lines, calibration_report, plot_reliability
 from narrascope.training.runtime_gate import compare_folder_runtimes, gate_lines
+from narrascope.training.scoring import evaluate_split
 from narrascope.training.thresholds import GRID, apply_thresholds
 
 logger = logging.getLogger(__name__)
@@ -150,16 +151,7 @@ def run_evaluation(
     )
     dev_probs = classifier.predict_proba(splits["dev"].texts)
     idea = splits["idea_test"]
-    idea_report = (
-        report_by_language(
-            idea.targets > 0.5,
-            apply_thresholds(classifier.predict_proba(idea.texts), thresholds, labels),
-            idea.languages,
-            labels,
-        )
-        if idea.texts
-        else None
-    )
+    idea_report = evaluate_split(classifier, idea, thresholds) if idea.texts else None
     challenge = evaluate_challenge(classifier, data_dir)
 
     systems = {"fine-tuned model": test_report["summary"]}
